@@ -1,0 +1,44 @@
+"""The few errors flows act on, whichever vendor raised them."""
+
+from __future__ import annotations
+
+
+class IntegrationError(Exception):
+    """A vendor call failed; ``vendor`` and ``status`` say where, the message says what."""
+
+    def __init__(self, vendor: str, message: str, *, status: int | None = None) -> None:
+        super().__init__(f"{vendor}: {message}")
+        self.vendor = vendor
+        self.status = status
+        self.detail = message
+
+
+class NotFound(IntegrationError):
+    """The object does not exist (or is archived)."""
+
+
+class Conflict(IntegrationError):
+    """The object already exists; ``existing_id`` names it when the vendor says which."""
+
+    def __init__(self, vendor: str, message: str, *, existing_id: str | None = None, status: int | None = 409):
+        super().__init__(vendor, message, status=status)
+        self.existing_id = existing_id
+
+
+class RateLimited(IntegrationError):
+    """The vendor refused for rate; ``retry_after`` (seconds) when it said how long to wait."""
+
+    def __init__(self, vendor: str, message: str, *, retry_after: float | None = None, status: int | None = 429):
+        super().__init__(vendor, message, status=status)
+        self.retry_after = retry_after
+
+
+class Transient(IntegrationError):
+    """A 5xx, a timeout or a dropped connection: worth retrying when the call is idempotent."""
+
+
+class InvalidInput(IntegrationError):
+    """The request was refused as invalid: fix the input, retrying will not help."""
+
+
+RETRYABLE = (RateLimited, Transient)

@@ -1,0 +1,126 @@
+"""What every emulated vendor provides to the sandbox app (moto-style: thin routes + a backend)."""
+
+from __future__ import annotations
+
+import html
+from abc import ABC, abstractmethod
+from collections.abc import Iterable
+from datetime import UTC, datetime, timedelta
+from typing import Any, ClassVar
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse, Response
+
+from .faults import FaultInjector
+from .limits import RateLimiter, Rule, Verdict
+from .store import Store
+
+
+class VendorError(Exception):
+    """Raised by a route or backend to answer with the vendor's own status, body and headers."""
+
+    def __init__(self, status: int, body: Any, headers: dict[str, str] | None = None) -> None:
+        super().__init__(f"{status}: {body}")
+        self.status = status
+        self.body = body
+        self.headers = headers or {}
+
+    def response(self) -> Response:
+        if self.body is None:
+            return Response(status_code=self.status, headers=self.headers)
+        return JSONResponse(self.body, status_code=self.status, headers=self.headers)
+
+
+class SandboxContext:
+    """Shared by all vendors of one sandbox: state, limits, faults and the clock."""
+
+    def __init__(self, store: Store, limiter: RateLimiter, faults: FaultInjector) -> None:
+        self.store = store
+        self.limiter = limiter
+        self.faults = faults
+        self.clock_offset = timedelta(0)  # moved by POST /_sandbox/clock for simulations
+
+    def now(self) -> datetime:
+        return datetime.now(UTC) + self.clock_offset
+
+
+class SandboxVendor(ABC):
+    """One vendor: its routes under ``prefix``, its state, its error and rate-limit shapes."""
+
+    name: ClassVar[str]
+    prefix: ClassVar[str]
+
+    def __init__(self, ctx: SandboxContext) -> None:
+        self.ctx = ctx
+        self.db = ctx.store.vendor(self.name)
+
+    @abstractmethod
+    def router(self) -> APIRouter:
+        """The vendor's API, paths relative to ``prefix``."""
+
+    def seed(self, team: list[dict[str, str]]) -> None:
+        """Create what a fresh account of this vendor holds (users for ``team``: name, email).
+
+        Called at start-up and after every reset; must be idempotent (state may come from a file)."""
+
+    def people_router(self) -> APIRouter | None:
+        """Routes under ``/_sandbox/<name>`` that act as a client or colleague would."""
+        return None
+
+    @classmethod
+    @abstractmethod
+    def sdk_urls(cls, root: str) -> dict[str, str]:
+        """``{line name: base URL its official SDK takes}`` for a sandbox served at ``root``."""
+
+    @abstractmethod
+    def rate_rule(self, request: Request) -> tuple[str, Rule] | None:
+        """The bucket this request counts against and the vendor's documented rule for it."""
+
+    @abstractmethod
+    def rate_limited(self, verdict: Verdict) -> Response:
+        """The vendor's 429: status, body and headers."""
+
+    @abstractmethod
+    def server_error(self, status: int) -> Response:
+        """The vendor's 5xx body for ``status`` (500 or 503)."""
+
+    def rate_headers(self, verdict: Verdict) -> dict[str, str]:
+        """Headers the vendor adds to every answer about its limits (none by default)."""
+        return {}
+
+    def state(self) -> dict[str, Any]:
+        return self.db.dump()
+
+    def html(self) -> str:
+        """A readable section of the inspection page; by default one table per kind."""
+        return "".join(
+            html_table(kind, objects, columns=None) for kind, objects in self.db.dump().items()
+        )
+
+    def error_response(self, exc: VendorError) -> Response:
+        return exc.response()
+
+
+def html_table(title: str, rows: Iterable[dict[str, Any]], columns: list[str] | None) -> str:
+    """A small HTML table; long cell values are kept whole inside <pre> so bodies stay readable."""
+    rows = list(rows)
+    if not rows:
+        return ""
+    cols = columns or sorted({k for r in rows for k in r})
+    head = "".join(f"<th>{html.escape(c)}</th>" for c in cols)
+    body = []
+    for r in rows:
+        cells = []
+        for c in cols:
+            v = r.get(c, "")
+            text = v if isinstance(v, str) else _compact(v)
+            cell = f"<pre>{html.escape(text)}</pre>" if "\n" in text or len(text) > 80 else html.escape(text)
+            cells.append(f"<td>{cell}</td>")
+        body.append("<tr>" + "".join(cells) + "</tr>")
+    return f"<h3>{html.escape(title)} ({len(rows)})</h3><table><tr>{head}</tr>{''.join(body)}</table>"
+
+
+def _compact(v: Any) -> str:
+    import json
+
+    return json.dumps(v, ensure_ascii=False, default=str)

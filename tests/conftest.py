@@ -1,0 +1,47 @@
+"""One sandbox per test session (the Prefect harness joins it in the flow tests)."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+
+from integrations.clients import Clients, sandbox_clients  # noqa: E402
+from integrations.sandbox.app import SandboxConfig  # noqa: E402
+from integrations.sandbox.faults import FaultConfig  # noqa: E402
+from integrations.sandbox.server import SandboxServer  # noqa: E402
+
+VENDORS = ("hubspot", "asana", "google", "slack", "zoom")
+
+
+@pytest.fixture(scope="session")
+def sandbox():
+    """The sandbox on a free port, rate limits off; tests that need them use ``vendor_limits``."""
+    with SandboxServer(SandboxConfig(rate_limits="off")) as server:
+        yield server
+
+
+@pytest.fixture
+def vendor_limits(sandbox):
+    """The vendors' documented rate limits, windows shrunk 20x; switched off again afterwards."""
+    sandbox.configure(rate_limits="vendor", time_scale=0.05)
+    yield sandbox
+    sandbox.configure(rate_limits="off", time_scale=1.0)
+
+
+@pytest.fixture
+def faults(sandbox):
+    """Set fault probabilities per vendor: ``faults("slack", unavailable=1.0)``; cleared afterwards."""
+
+    def set_faults(vendor: str, **probabilities: float) -> None:
+        sandbox.configure(faults={vendor: FaultConfig(**probabilities).model_dump()})
+
+    yield set_faults
+    sandbox.configure(faults={v: FaultConfig().model_dump() for v in VENDORS})
+
+
+@pytest.fixture(scope="session")
+def clients(sandbox) -> Clients:
+    return sandbox_clients(sandbox.urls)
