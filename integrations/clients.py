@@ -37,3 +37,40 @@ def sandbox_clients(urls: dict[str, str]) -> Clients:
             base_url=urls["zoom"], oauth_url=urls["zoom-oauth"],
         ),
     )
+
+
+def build_clients(settings) -> Clients:
+    """The clients the settings ask for: the sandbox at ``settings.sandbox_url`` or live vendors."""
+    if settings.mode == "sandbox":
+        from .sandbox.server import sdk_urls
+
+        if settings.sandbox_url is None:
+            raise ValueError("sandbox mode needs ONBOARD_SANDBOX_URL (or start one with `onboard sandbox`)")
+        return sandbox_clients(sdk_urls(str(settings.sandbox_url).rstrip("/")))
+    return live_clients(settings)
+
+
+def live_clients(settings) -> Clients:
+    """Clients for the real vendors, from credentials in the environment or Prefect Secret blocks."""
+    from onboard.settings import live_credentials
+
+    creds = live_credentials(settings)
+    g = google.connect(
+        google.service_account_credentials(
+            creds.google_service_account_json.get_secret_value(), subject=settings.google_delegated_user
+        )
+    )
+    return Clients(
+        hubspot=hubspot.connect(creds.hubspot_token.get_secret_value()),
+        asana=asana.connect(creds.asana_token.get_secret_value(), workspace_gid=settings.asana_workspace_gid),
+        drive=g.drive,
+        forms=g.forms,
+        gmail=g.gmail,
+        calendar=g.calendar,
+        slack=slack.connect(creds.slack_bot_token.get_secret_value()),
+        zoom=zoom.connect(
+            creds.zoom_account_id.get_secret_value(),
+            creds.zoom_client_id.get_secret_value(),
+            creds.zoom_client_secret.get_secret_value(),
+        ),
+    )

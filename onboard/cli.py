@@ -1,0 +1,54 @@
+"""The `onboard` command."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+app = typer.Typer(help="Client onboarding and engagement, as Prefect flows.", no_args_is_help=True)
+console = Console()
+
+
+@app.callback()
+def main() -> None:
+    """Client onboarding and engagement, as Prefect flows (offline sandbox by default)."""
+
+
+def sandbox_team():
+    """The company roster, as the colleagues the sandbox seeds in every vendor."""
+    from integrations.sandbox.app import TeamMember
+    from onboard.settings import Settings
+
+    return [TeamMember(name=p.name, email=str(p.email)) for p in Settings().profile.everyone()]
+
+
+@app.command()
+def sandbox(
+    port: Annotated[int, typer.Option(help="port to serve on")] = 8765,
+    host: Annotated[str, typer.Option(help="address to bind")] = "127.0.0.1",
+    state: Annotated[Path | None, typer.Option(help="SQLite file for state (in memory if unset)")] = None,
+    rate_limits: Annotated[str, typer.Option(help="'vendor' (documented limits) or 'off'")] = "vendor",
+    time_scale: Annotated[float, typer.Option(help="multiplies every rate-limit window")] = 1.0,
+    seed: Annotated[int, typer.Option(help="seed for fault injection")] = 0,
+) -> None:
+    """Serve the offline sandbox of all vendors in the foreground; prints each SDK's base URL."""
+    import uvicorn
+
+    from integrations.sandbox.app import SandboxConfig, create_app
+    from integrations.sandbox.server import sdk_urls
+
+    config = SandboxConfig(
+        state=state, rate_limits=rate_limits, time_scale=time_scale, seed=seed, team=sandbox_team()
+    )
+    root = f"http://{host}:{port}"
+    for name, url in sdk_urls(root).items():
+        print(f"{name} {url}", flush=True)
+    console.print(f"[dim]state: {root}/_sandbox/state   page: {root}/   Ctrl-C stops[/dim]", highlight=False)
+    uvicorn.run(create_app(config), host=host, port=port, log_level="warning")
+
+
+if __name__ == "__main__":
+    app()
