@@ -1,6 +1,566 @@
-"""PLACEHOLDER: replaced by the Google integration."""
-from types import SimpleNamespace
-Drive = Forms = Gmail = Calendar = object
-def sandbox_credentials(): return None
-def root_from_sandbox_urls(urls): return ""
-def connect(*a, **k): return SimpleNamespace(drive=None, forms=None, gmail=None, calendar=None)
+"""Google Drive, Forms, Gmail and Calendar for the SOP, on google-api-python-client.
+
+Sandbox mode builds each service from the discovery document bundled with the SDK, with its
+``rootUrl`` replaced by the sandbox root: the SDK then derives every URL (JSON calls and
+``/upload/...``) from it in plain http. (``client_options.api_endpoint`` would keep https for
+uploads and is ignored by batch — CONTRACTS.md §3.) Live mode uses the untouched documents.
+
+Retries: the SDK retries only with ``execute(num_retries=N)`` and ignores Retry-After, so we
+call ``execute()`` with no retries and let ``integrations.retry.call`` decide (429 always,
+honouring Retry-After; 5xx only for idempotent calls).
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import socket
+import threading
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from email.message import EmailMessage
+from email.utils import make_msgid
+from functools import cache
+from importlib import resources
+from typing import Any, TypeVar
+
+import google_auth_httplib2
+import httplib2
+from google.oauth2.credentials import Credentials
+from googleapiclient.discovery import build_from_document
+from googleapiclient.errors import HttpError
+from googleapiclient.http import MediaInMemoryUpload, build_http
+
+from . import retry
+from .errors import Conflict, IntegrationError, InvalidInput, NotFound, RateLimited, Transient
+
+T = TypeVar("T")
+VENDOR = "google"
+FOLDER = "application/vnd.google-apps.folder"
+DOC = "application/vnd.google-apps.document"
+_RATE_REASONS = ("rateLimitExceeded", "userRateLimitExceeded")
+
+# --- building the services ----------------------------------------------------------------------
+
+
+def sandbox_credentials() -> Credentials:
+    """A bearer token the sandbox accepts (it checks only that one is sent)."""
+    return Credentials(token="sandbox-token")
+
+
+def root_from_sandbox_urls(urls: Mapping[str, str]) -> str:
+    """The sandbox's Google root (``http://h:P/google/``) from ``SandboxServer.urls``."""
+    return urls["gmail"].rstrip("/") + "/"  # gmail's SDK URL is exactly root + "/google/"
+
+
+@cache
+def _discovery(api: str, version: str) -> dict[str, Any]:
+    path = resources.files("googleapiclient") / "discovery_cache" / "documents" / f"{api}.{version}.json"
+    return json.loads(path.read_text())
+
+
+def _document(api: str, version: str, root_url: str | None) -> dict[str, Any]:
+    doc = dict(_discovery(api, version))
+    if root_url is not None:
+        doc["rootUrl"] = root_url
+        doc["mtlsRootUrl"] = root_url  # never switch to Google's mTLS host in sandbox mode
+    return doc
+
+
+class _HttpFactory:
+    """One authorised httplib2 client per thread: httplib2.Http is not thread-safe."""
+
+    def __init__(self, credentials: Credentials, timeout: float) -> None:
+        self._credentials = credentials
+        self._timeout = timeout
+        self._local = threading.local()
+
+    def __call__(self) -> google_auth_httplib2.AuthorizedHttp:
+        http = getattr(self._local, "http", None)
+        if http is None:
+            raw = build_http()
+            raw.timeout = self._timeout
+            http = google_auth_httplib2.AuthorizedHttp(self._credentials, http=raw)
+            self._local.http = http
+        return http
+
+
+@dataclass(frozen=True)
+class GoogleServices:
+    drive: Drive
+    forms: Forms
+    gmail: Gmail
+    calendar: Calendar
+
+
+def connect(credentials: Credentials, root_url: str | None = None, *, timeout: float = 30.0) -> GoogleServices:
+    """The four clients; ``root_url`` is the sandbox's ``http://h:P/google/``, None for Google itself."""
+    http = _HttpFactory(credentials, timeout)
+
+    def build(api: str, version: str):
+        return build_from_document(_document(api, version, root_url), http=http())
+
+    mailbox = "me"
+    return GoogleServices(
+        drive=Drive(build("drive", "v3"), http),
+        forms=Forms(build("forms", "v1"), http),
+        gmail=Gmail(build("gmail", "v1"), http, user_id=mailbox),
+        calendar=Calendar(build("calendar", "v3"), http),
+    )
+
+
+# --- errors -------------------------------------------------------------------------------------
+
+
+def _error_reason(exc: HttpError) -> tuple[str, str]:
+    """(reason of errors[0] or the status, message) from a Google error body."""
+    try:
+        err = json.loads(exc.content.decode("utf-8"))["error"]
+        errors = err.get("errors") or [{}]
+        return errors[0].get("reason") or err.get("status", ""), err.get("message", "")
+    except (ValueError, KeyError, TypeError, AttributeError):
+        return "", exc.reason or ""
+
+
+def map_error(exc: Exception) -> Exception:
+    """An SDK/transport exception as one of ``integrations.errors``."""
+    if isinstance(exc, HttpError):
+        status = exc.status_code
+        reason, message = _error_reason(exc)
+        if status == 429 or (status == 403 and reason in _RATE_REASONS):
+            after = exc.resp.get("retry-after")
+            return RateLimited(VENDOR, message, retry_after=float(after) if after else None, status=status)
+        if status >= 500:
+            return Transient(VENDOR, f"{status} {message}", status=status)
+        if status in (404, 410):
+            return NotFound(VENDOR, message, status=status)
+        if status == 409:
+            return Conflict(VENDOR, message, status=status)
+        if status in (400, 412, 413, 422):
+            return InvalidInput(VENDOR, f"{reason}: {message}", status=status)
+        return IntegrationError(VENDOR, f"{status} {reason}: {message}", status=status)
+    if isinstance(exc, (TimeoutError, socket.timeout, ConnectionError, httplib2.HttpLib2Error, OSError)):
+        return Transient(VENDOR, f"{type(exc).__name__}: {exc}")
+    return exc
+
+
+class _Api:
+    """Runs SDK requests: no SDK retry, a per-thread http, errors mapped, our retry policy."""
+
+    page_size: int | None = None  # None: the API's maximum page; tests lower it to exercise paging
+
+    def __init__(self, service: Any, http: Callable[[], Any]) -> None:
+        self._service = service
+        self._http = http
+
+    def _run(self, make_request: Callable[[], Any], *, idempotent: bool) -> Any:
+        def attempt():
+            try:
+                return make_request().execute(http=self._http(), num_retries=0)
+            except Exception as exc:  # noqa: BLE001 (mapped, then re-raised)
+                mapped = map_error(exc)
+                if mapped is exc:
+                    raise
+                raise mapped from exc
+
+        return retry.call(attempt, idempotent=idempotent)
+
+
+def _pages(fetch: Callable[[str | None], dict[str, Any]], key: str) -> Iterable[dict[str, Any]]:
+    token: str | None = None
+    while True:
+        page = fetch(token)
+        yield from page.get(key, [])
+        token = page.get("nextPageToken")
+        if not token:
+            return
+
+
+def _quote(value: str) -> str:
+    """A string literal for Drive's ``q`` (backslash and quote escaped)."""
+    return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
+# --- Drive --------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DriveFile:
+    id: str
+    name: str
+    mime_type: str
+    parents: tuple[str, ...] = ()
+    web_view_link: str | None = None
+    trashed: bool = False
+    app_properties: Mapping[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def from_api(cls, f: dict[str, Any]) -> DriveFile:
+        return cls(f["id"], f.get("name", ""), f.get("mimeType", ""), tuple(f.get("parents", [])),
+                   f.get("webViewLink"), bool(f.get("trashed", False)), dict(f.get("appProperties", {})))
+
+
+_FILE_FIELDS = "id,name,mimeType,parents,webViewLink,trashed,appProperties"
+
+
+class Drive(_Api):
+    """Folders and Google Docs for a client, found again by ``appProperties`` on re-runs."""
+
+    def find_by_app_properties(self, props: Mapping[str, str], *, mime_type: str | None = None) -> list[DriveFile]:
+        """Files (not trashed) carrying every ``props`` key/value, oldest first."""
+        terms = [f"appProperties has {{ key={_quote(k)} and value={_quote(str(v))} }}" for k, v in props.items()]
+        terms.append("trashed = false")
+        if mime_type:
+            terms.append(f"mimeType = {_quote(mime_type)}")
+        return self._list(" and ".join(terms))
+
+    def _list(self, query: str) -> list[DriveFile]:
+        def fetch(token):
+            return self._run(lambda: self._service.files().list(
+                q=query, pageSize=self.page_size or 1000, pageToken=token, fields=f"nextPageToken,files({_FILE_FIELDS})"),
+                idempotent=True)
+
+        return [DriveFile.from_api(f) for f in _pages(fetch, "files")]
+
+    def find_or_create_folder(self, name: str, parent_id: str | None = None,
+                              app_properties: Mapping[str, str] | None = None) -> DriveFile:
+        """The folder tagged with ``app_properties`` (or named ``name`` in the parent), else a new one."""
+        if app_properties:
+            found = self.find_by_app_properties(app_properties, mime_type=FOLDER)
+        else:
+            parent = f"{_quote(parent_id or 'root')} in parents"
+            found = self._list(f"name = {_quote(name)} and mimeType = {_quote(FOLDER)} and {parent} and trashed = false")
+        if found:
+            return found[0]
+        body: dict[str, Any] = {"name": name, "mimeType": FOLDER, "appProperties": dict(app_properties or {})}
+        if parent_id:
+            body["parents"] = [parent_id]
+        # find-or-create: a retried create after a 5xx is caught by the lookup on the next run
+        return DriveFile.from_api(self._run(lambda: self._service.files().create(body=body, fields=_FILE_FIELDS),
+                                            idempotent=False))
+
+    def upload_document(self, name: str, parent_id: str | None, html_or_text: str,
+                        app_properties: Mapping[str, str], mime: str = "text/html") -> DriveFile:
+        """A Google Doc converted from ``html_or_text``; the existing one when ``app_properties`` match."""
+        found = self.find_by_app_properties(app_properties, mime_type=DOC)
+        if found:
+            return found[0]
+        body: dict[str, Any] = {"name": name, "mimeType": DOC, "appProperties": dict(app_properties)}
+        if parent_id:
+            body["parents"] = [parent_id]
+        data = html_or_text.encode("utf-8")
+
+        def request():  # a fresh media object per attempt: an upload stream is consumed once
+            media = MediaInMemoryUpload(data, mimetype=mime, resumable=False)
+            return self._service.files().create(body=body, media_body=media, fields=_FILE_FIELDS)
+
+        return DriveFile.from_api(self._run(request, idempotent=False))
+
+    def get(self, file_id: str) -> DriveFile:
+        """One file's metadata; NotFound when it does not exist."""
+        return DriveFile.from_api(self._run(lambda: self._service.files().get(fileId=file_id, fields=_FILE_FIELDS),
+                                            idempotent=True))
+
+    def export_text(self, file_id: str, mime: str = "text/plain") -> str:
+        """A Google Doc exported as text (BOM and CRLF normalised) or HTML."""
+        data = self._run(lambda: self._service.files().export(fileId=file_id, mimeType=mime), idempotent=True)
+        text = data.decode("utf-8") if isinstance(data, bytes) else str(data)
+        return text.lstrip("\ufeff").replace("\r\n", "\n")
+
+    def export_pdf(self, file_id: str) -> bytes:
+        """A Google Doc exported as PDF bytes."""
+        return self._run(lambda: self._service.files().export(fileId=file_id, mimeType="application/pdf"),
+                         idempotent=True)
+
+    def share(self, file_id: str, email: str, role: str = "reader", notify: bool = False) -> bool:
+        """Give ``email`` ``role`` on the file; False (nothing done) when it already has that role."""
+        perms = self._permissions(file_id)
+        if any(p.get("emailAddress", "").lower() == email.lower() and p.get("role") == role for p in perms):
+            return False
+        body = {"type": "user", "role": role, "emailAddress": email}
+        # creating the same user permission twice yields one grant: safe to retry on 5xx
+        self._run(lambda: self._service.permissions().create(
+            fileId=file_id, body=body, sendNotificationEmail=notify, fields="id"), idempotent=True)
+        return True
+
+    def _permissions(self, file_id: str) -> list[dict[str, Any]]:
+        def fetch(token):
+            return self._run(lambda: self._service.permissions().list(
+                fileId=file_id, pageSize=self.page_size or 100, pageToken=token, fields="nextPageToken,permissions(id,type,role,emailAddress)"),
+                idempotent=True)
+
+        return list(_pages(fetch, "permissions"))
+
+    def move(self, file_id: str, new_parent_id: str) -> DriveFile:
+        """Move a file into ``new_parent_id`` (from whatever parents it has)."""
+        current = self.get(file_id)
+        if current.parents == (new_parent_id,):
+            return current
+        return DriveFile.from_api(self._run(lambda: self._service.files().update(
+            fileId=file_id, addParents=new_parent_id, removeParents=",".join(current.parents),
+            fields=_FILE_FIELDS, body={}), idempotent=True))
+
+    def trash(self, file_id: str) -> DriveFile:
+        """Move a file to the trash (Drive keeps it 30 days)."""
+        return DriveFile.from_api(self._run(lambda: self._service.files().update(
+            fileId=file_id, body={"trashed": True}, fields=_FILE_FIELDS), idempotent=True))
+
+    def list_children(self, folder_id: str) -> list[DriveFile]:
+        """Everything (not trashed) directly inside a folder, across all pages."""
+        return self._list(f"{_quote(folder_id)} in parents and trashed = false")
+
+
+# --- Forms --------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Form:
+    id: str
+    title: str
+    responder_uri: str
+    revision_id: str
+    question_ids: Mapping[str, str]  # question title -> questionId
+
+    @classmethod
+    def from_api(cls, f: dict[str, Any]) -> Form:
+        ids = {it.get("title", ""): it["questionItem"]["question"]["questionId"]
+               for it in f.get("items", []) if "questionItem" in it}
+        return cls(f["formId"], f.get("info", {}).get("title", ""), f.get("responderUri", ""),
+                   f.get("revisionId", ""), ids)
+
+
+@dataclass(frozen=True)
+class FormResponse:
+    id: str
+    submitted: str
+    respondent_email: str | None
+    answers: Mapping[str, tuple[str, ...]]  # questionId -> values
+
+    @classmethod
+    def from_api(cls, r: dict[str, Any]) -> FormResponse:
+        answers = {qid: tuple(a.get("value", "") for a in ans.get("textAnswers", {}).get("answers", []))
+                   for qid, ans in r.get("answers", {}).items()}
+        return cls(r["responseId"], r.get("lastSubmittedTime", r.get("createTime", "")),
+                   r.get("respondentEmail"), answers)
+
+
+def _question(q: Mapping[str, Any]) -> dict[str, Any]:
+    kind = q.get("kind", "text")
+    body: dict[str, Any] = {"required": bool(q.get("required", False))}
+    if kind in ("text", "paragraph"):
+        body["textQuestion"] = {"paragraph": kind == "paragraph"}
+    elif kind == "choice":
+        body["choiceQuestion"] = {"type": q.get("choice_type", "RADIO"),
+                                  "options": [{"value": str(o)} for o in q.get("options", [])]}
+    elif kind == "scale":
+        low, high = q.get("options") or (1, 5)
+        body["scaleQuestion"] = {"low": int(low), "high": int(high)}
+    else:
+        raise InvalidInput(VENDOR, f"unknown question kind {kind!r}")
+    return {"title": q["title"], "questionItem": {"question": body}}
+
+
+class Forms(_Api):
+    """Intake forms: create with questions, read back, collect responses."""
+
+    def create_form(self, title: str, document_title: str, questions: list[Mapping[str, Any]],
+                    *, collect_emails: bool = False) -> Form:
+        """A form with ``questions`` ({title, kind: text|paragraph|choice|scale, options?, required}).
+
+        Two calls, as the API demands: create (title only) then one batchUpdate adding the items.
+        ``collect_emails`` makes responses carry respondentEmail (Forms omits it otherwise).
+        """
+        created = self._run(lambda: self._service.forms().create(
+            body={"info": {"title": title, "documentTitle": document_title}}), idempotent=False)
+        requests: list[dict[str, Any]] = [
+            {"createItem": {"item": _question(q), "location": {"index": i}}} for i, q in enumerate(questions)]
+        if collect_emails:
+            requests.append({"updateSettings": {"settings": {"emailCollectionType": "RESPONDER_INPUT"},
+                                                "updateMask": "emailCollectionType"}})
+        body = {"requests": requests, "includeFormInResponse": True,
+                "writeControl": {"requiredRevisionId": created["revisionId"]}}
+        # requiredRevisionId makes a retry after a lost answer fail instead of adding items twice
+        result = self._run(lambda: self._service.forms().batchUpdate(formId=created["formId"], body=body),
+                           idempotent=True)
+        return Form.from_api(result.get("form") or created)
+
+    def get_form(self, form_id: str) -> Form:
+        """The form with its questions; NotFound when it does not exist."""
+        return Form.from_api(self._run(lambda: self._service.forms().get(formId=form_id), idempotent=True))
+
+    def responses(self, form_id: str, since: datetime | str | None = None) -> list[FormResponse]:
+        """Every response (submitted after ``since`` when given), across all pages."""
+        flt = None
+        if since is not None:
+            stamp = since if isinstance(since, str) else since.isoformat().replace("+00:00", "Z")
+            flt = f"timestamp > {stamp}"
+
+        def fetch(token):
+            return self._run(lambda: self._service.forms().responses().list(
+                formId=form_id, filter=flt, pageSize=self.page_size, pageToken=token), idempotent=True)
+
+        return [FormResponse.from_api(r) for r in _pages(fetch, "responses")]
+
+
+# --- Gmail --------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SentMessage:
+    id: str
+    thread_id: str
+    message_id: str | None = None  # the RFC 2822 Message-ID header
+    skipped: bool = False  # True when an earlier run had already sent it
+
+
+class Gmail(_Api):
+    """Sends the SOP's emails from the connected mailbox."""
+
+    def __init__(self, service: Any, http: Callable[[], Any], user_id: str = "me") -> None:
+        super().__init__(service, http)
+        self._user = user_id
+
+    def send(self, to: str | Iterable[str], subject: str, html: str, text: str | None = None,
+             cc: Iterable[str] = (), sender: str | None = None, message_id: str | None = None) -> SentMessage:
+        """Send an HTML email (with a text alternative). With ``message_id``, a re-run that finds a
+        message with that Message-ID already in the mailbox sends nothing (idempotent)."""
+        if message_id:
+            message_id = message_id if message_id.startswith("<") else f"<{message_id}>"
+            found = self.list_sent(f"rfc822msgid:{message_id.strip('<>')}")
+            if found:
+                return SentMessage(found[0]["id"], found[0]["threadId"], message_id, skipped=True)
+        msg = EmailMessage()
+        msg["To"] = to if isinstance(to, str) else ", ".join(to)
+        cc = list(cc)
+        if cc:
+            msg["Cc"] = ", ".join(cc)
+        if sender:
+            msg["From"] = sender
+        msg["Subject"] = subject
+        msg["Message-ID"] = message_id or make_msgid()
+        msg.set_content(text or _html_to_text(html))
+        msg.add_alternative(html, subtype="html")
+        raw = base64.urlsafe_b64encode(msg.as_bytes()).decode()
+        # not retried on 5xx: the mail may have gone out (with message_id, a re-run is safe)
+        sent = self._run(lambda: self._service.users().messages().send(userId=self._user, body={"raw": raw}),
+                         idempotent=False)
+        return SentMessage(sent["id"], sent["threadId"], msg["Message-ID"])
+
+    def list_sent(self, query: str = "") -> list[dict[str, str]]:
+        """``[{id, threadId}]`` of sent messages matching a Gmail search, across all pages."""
+        q = f"in:sent {query}".strip()
+
+        def fetch(token):
+            return self._run(lambda: self._service.users().messages().list(
+                userId=self._user, q=q, pageToken=token, maxResults=self.page_size or 500), idempotent=True)
+
+        return [{"id": m["id"], "threadId": m["threadId"]} for m in _pages(fetch, "messages")]
+
+    def get_message(self, message_id: str) -> dict[str, Any]:
+        """One message's headers (``{name: value}``) and snippet, by Gmail id."""
+        m = self._run(lambda: self._service.users().messages().get(
+            userId=self._user, id=message_id, format="metadata"), idempotent=True)
+        return {"id": m["id"], "threadId": m["threadId"], "snippet": m.get("snippet", ""),
+                "headers": {h["name"]: h["value"] for h in m.get("payload", {}).get("headers", [])}}
+
+
+def _html_to_text(html: str) -> str:
+    import html as htmllib
+    import re
+
+    text = re.sub(r"(?i)<br\s*/?>|</p>|</div>|</li>|</h[1-6]>", "\n", html)
+    return htmllib.unescape(re.sub(r"<[^>]+>", "", text)).strip()
+
+
+# --- Calendar -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Event:
+    id: str
+    status: str
+    summary: str
+    start: str
+    end: str
+    html_link: str
+    meet_link: str | None
+    attendees: Mapping[str, str]  # email -> responseStatus
+    recurrence: tuple[str, ...] = ()
+
+    @classmethod
+    def from_api(cls, e: dict[str, Any]) -> Event:
+        def when(t):
+            return t.get("dateTime") or t.get("date", "")
+
+        return cls(e["id"], e.get("status", ""), e.get("summary", ""), when(e.get("start", {})),
+                   when(e.get("end", {})), e.get("htmlLink", ""), e.get("hangoutLink"),
+                   {a["email"]: a.get("responseStatus", "needsAction") for a in e.get("attendees", [])},
+                   tuple(e.get("recurrence", [])))
+
+
+def event_id_for(*parts: str) -> str:
+    """A deterministic Calendar event id (base32hex, 5-1024 chars) for a business key."""
+    import hashlib
+
+    digest = hashlib.sha256("/".join(parts).encode()).digest()
+    return base64.b32hexencode(digest).decode().lower().rstrip("=")
+
+
+class Calendar(_Api):
+    """Kick-off and check-in meetings with clients, upserted by a deterministic id."""
+
+    def upsert_event(self, calendar_id: str, event_id: str, summary: str, description: str,
+                     start: datetime, end: datetime, timezone: str, attendees: Iterable[str],
+                     location: str | None = None, recurrence: Iterable[str] | None = None,
+                     send_updates: str = "all", meet: bool = True) -> Event:
+        """Create the event with ``event_id``; if it exists (409), patch it to these values instead."""
+        body: dict[str, Any] = {
+            "summary": summary,
+            "description": description,
+            "start": {"dateTime": start.isoformat(), "timeZone": timezone},
+            "end": {"dateTime": end.isoformat(), "timeZone": timezone},
+            "attendees": [{"email": a} for a in attendees],
+        }
+        if location:
+            body["location"] = location
+        if recurrence:
+            body["recurrence"] = list(recurrence)
+        insert_body = {**body, "id": event_id}
+        if meet:
+            insert_body["conferenceData"] = {"createRequest": {
+                "requestId": f"meet-{event_id}", "conferenceSolutionKey": {"type": "hangoutsMeet"}}}
+        try:
+            # an insert with a client id is idempotent: a retry after a lost answer gets 409
+            created = self._run(lambda: self._service.events().insert(
+                calendarId=calendar_id, body=insert_body, sendUpdates=send_updates,
+                conferenceDataVersion=1), idempotent=True)
+            return Event.from_api(created)
+        except Conflict:
+            pass
+        patch = {**body, "status": "confirmed"}  # also revives a cancelled event with this id
+        return Event.from_api(self._run(lambda: self._service.events().patch(
+            calendarId=calendar_id, eventId=event_id, body=patch, sendUpdates=send_updates), idempotent=True))
+
+    def get_event(self, calendar_id: str, event_id: str) -> Event:
+        """One event (cancelled ones too); NotFound when it never existed."""
+        return Event.from_api(self._run(lambda: self._service.events().get(
+            calendarId=calendar_id, eventId=event_id), idempotent=True))
+
+    def delete_event(self, calendar_id: str, event_id: str, send_updates: str = "all") -> bool:
+        """Cancel an event; False when it was already gone (deleted or never created)."""
+        try:
+            self._run(lambda: self._service.events().delete(
+                calendarId=calendar_id, eventId=event_id, sendUpdates=send_updates), idempotent=True)
+            return True
+        except NotFound:
+            return False
+
+    def list_events(self, calendar_id: str, time_min: datetime, time_max: datetime) -> list[Event]:
+        """Single (expanded) events overlapping [time_min, time_max), by start time, across all pages."""
+        def fetch(token):
+            return self._run(lambda: self._service.events().list(
+                calendarId=calendar_id, timeMin=time_min.isoformat(), timeMax=time_max.isoformat(),
+                singleEvents=True, orderBy="startTime", pageToken=token, maxResults=self.page_size or 250), idempotent=True)
+
+        return [Event.from_api(e) for e in _pages(fetch, "items")]

@@ -1,3 +1,432 @@
-"""PLACEHOLDER: replaced by the HubSpot integration."""
-HubSpotCRM = object
-def connect(*a, **k): return None
+"""HubSpot CRM for the onboarding SOP, on the official SDK (hubspot-api-client 12.0.0).
+
+``connect(token, base_url=None)`` builds the SDK client (the sandbox when ``base_url`` is given,
+api.hubapi.com otherwise); ``HubSpotCRM`` wraps exactly the operations the SOP needs and returns
+small frozen dataclasses. Vendor errors become ``integrations.errors`` exceptions; every call goes
+through ``integrations.retry.call`` (429 always retried, 5xx only for idempotent calls).
+
+Request bodies are passed to the SDK as plain dicts (the SDK serialises dicts and its models alike).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, TypeVar
+
+import urllib3
+from hubspot import HubSpot
+from urllib3.util.retry import Retry
+
+from . import retry
+from .errors import Conflict, IntegrationError, InvalidInput, NotFound, RateLimited, Transient
+
+T = TypeVar("T")
+VENDOR = "hubspot"
+TIMEOUT = 30.0  # seconds per HTTP call; the SDK has no default timeout
+SEARCH_PAGE = 100  # search pages (HubSpot allows up to 200)
+
+# HUBSPOT_DEFINED default association type ids [CONTRACTS §1]
+NOTE_TO = {"contacts": 202, "companies": 190, "deals": 214}
+LINE_ITEM_TO_DEAL = 20
+NOTE_KEY_PROPERTY = "onboarding_note_key"  # custom notes property that makes create_note idempotent
+
+
+@dataclass(frozen=True)
+class Record:
+    """A CRM record: ``properties`` are HubSpot's strings (``None`` when unset)."""
+
+    id: str
+    object_type: str
+    properties: Mapping[str, str | None] = field(default_factory=dict)
+    created: bool = False  # True when this call created it (upserts, find-or-create)
+
+
+@dataclass(frozen=True)
+class Owner:
+    id: str
+    email: str
+    first_name: str | None
+    last_name: str | None
+    user_id: int | None
+
+
+@dataclass(frozen=True)
+class Stage:
+    id: str
+    label: str
+    display_order: int
+    probability: float | None
+    is_closed: bool
+
+
+@dataclass(frozen=True)
+class Pipeline:
+    id: str
+    label: str
+    stages: tuple[Stage, ...]
+
+
+@dataclass(frozen=True)
+class PropertyDef:
+    name: str
+    label: str
+    type: str
+    field_type: str
+    group_name: str
+
+
+def connect(token: str, base_url: str | None = None) -> HubSpotCRM:
+    """A ``HubSpotCRM`` with a private-app/OAuth ``token``; ``base_url`` points it at a sandbox.
+
+    The SDK's own urllib3 retry is switched off (``Retry(0)``): ``retry.call`` alone decides, so
+    waits are never doubled and a non-idempotent POST is never silently re-sent.
+    """
+    kwargs: dict[str, Any] = {"access_token": token, "retry": Retry(0)}
+    if base_url:
+        # generated APIs read `host`; client.api_request() reads `base_url` [CONTRACTS §0]
+        kwargs.update(host=base_url.rstrip("/"), base_url=base_url.rstrip("/"))
+    return HubSpotCRM(HubSpot(**kwargs))
+
+
+# ---------- error mapping
+def _body(exc: Any) -> dict[str, Any]:
+    try:
+        body = json.loads(exc.body) if exc.body else {}
+    except (TypeError, ValueError):
+        return {}
+    return body if isinstance(body, dict) else {}
+
+
+def _retry_after(headers: Any) -> float | None:
+    value = (headers or {}).get("Retry-After")
+    try:
+        return float(value) if value is not None else None
+    except ValueError:
+        return None
+
+
+def _existing_id(message: str) -> str | None:
+    """HubSpot names the duplicate only in the text: "Contact already exists. Existing ID: 123"."""
+    m = re.search(r"Existing ID:\s*(\d+)", message or "")
+    return m.group(1) if m else None
+
+
+def _by_category(category: str, message: str, status: int | None) -> IntegrationError:
+    if category == "CONFLICT" or category == "OBJECT_ALREADY_EXISTS" or status == 409:
+        return Conflict(VENDOR, message, existing_id=_existing_id(message))
+    if category == "OBJECT_NOT_FOUND" or status == 404:
+        return NotFound(VENDOR, message, status=status)
+    if status is not None and status >= 500:
+        return Transient(VENDOR, message, status=status)
+    if category == "VALIDATION_ERROR" or (status is not None and 400 <= status < 500 and status not in (401, 403)):
+        return InvalidInput(VENDOR, message, status=status)
+    return IntegrationError(VENDOR, message, status=status)
+
+
+def translate(exc: Exception) -> Exception:
+    """An SDK/transport exception as the ``integrations.errors`` exception flows act on."""
+    if isinstance(exc, urllib3.exceptions.HTTPError):  # connection refused/reset, timeouts
+        return Transient(VENDOR, f"{type(exc).__name__}: {exc}")
+    status = getattr(exc, "status", None)
+    if not isinstance(status, int) or not hasattr(exc, "body"):
+        return exc  # a programming error: let it surface as it is
+    if status == 0:  # the SDK's wrapper for TLS/transport problems
+        return Transient(VENDOR, str(getattr(exc, "reason", exc)), status=None)
+    body = _body(exc)
+    message = body.get("message") or str(getattr(exc, "reason", "")) or f"HTTP {status}"
+    if status == 429:
+        # policyName says which limit (TEN_SECONDLY_ROLLING / SECONDLY / DAILY); Retry-After when sent
+        return RateLimited(VENDOR, f"{body.get('policyName', 'rate limit')}: {message}",
+                           retry_after=_retry_after(getattr(exc, "headers", None)))
+    return _by_category(body.get("category", ""), message, status)
+
+
+def _batch_error(response: Any) -> IntegrationError | None:
+    """The first error of a 207 batch answer, mapped like a single-call error."""
+    errors = getattr(response, "errors", None) or []
+    if not errors:
+        return None
+    e = errors[0]
+    return _by_category(e.category or "", e.message or "batch input failed", None)
+
+
+class HubSpotCRM:
+    """The HubSpot operations of the onboarding SOP. Takes a built SDK client (see ``connect``)."""
+
+    def __init__(self, client: HubSpot) -> None:
+        self._hs = client
+        self._note_key_ready = False
+
+    # ---------- plumbing
+    def _call(self, fn: Callable[[], T], *, idempotent: bool) -> T:
+        def attempt() -> T:
+            try:
+                return fn()
+            except Exception as exc:  # noqa: BLE001 - translated below, re-raised when unknown
+                mapped = translate(exc)
+                if mapped is exc:
+                    raise
+                raise mapped from exc
+
+        return retry.call(attempt, idempotent=idempotent)
+
+    @staticmethod
+    def _record(object_type: str, obj: Any, created: bool = False) -> Record:
+        return Record(id=str(obj.id), object_type=object_type, properties=dict(obj.properties or {}), created=created)
+
+    # ---------- records
+    def get(self, object_type: str, object_id: str, properties: Sequence[str] | None = None,
+            id_property: str | None = None) -> Record:
+        """One record by id (or by a unique ``id_property`` such as ``email``); NotFound if absent."""
+        api = self._hs.crm.objects.basic_api
+        obj = self._call(lambda: api.get_by_id(object_type, object_id, properties=list(properties or []) or None,
+                                               id_property=id_property, _request_timeout=TIMEOUT), idempotent=True)
+        return self._record(object_type, obj)
+
+    def create(self, object_type: str, properties: Mapping[str, Any],
+               associations: Sequence[tuple[str, int]] = ()) -> Record:
+        """Create a record (a plain POST: not retried on 5xx). ``associations``: (to_id, typeId) pairs."""
+        body: dict[str, Any] = {"properties": dict(properties)}
+        if associations:
+            body["associations"] = [
+                {"to": {"id": str(to_id)}, "types": [{"associationCategory": "HUBSPOT_DEFINED", "associationTypeId": t}]}
+                for to_id, t in associations
+            ]
+        api = self._hs.crm.objects.basic_api
+        obj = self._call(lambda: api.create(object_type, body, _request_timeout=TIMEOUT), idempotent=False)
+        return self._record(object_type, obj, created=True)
+
+    def update(self, object_type: str, object_id: str, properties: Mapping[str, Any]) -> Record:
+        """PATCH the given properties (e.g. move a deal: ``{"dealstage": ..., "pipeline": ...}``)."""
+        api = self._hs.crm.objects.basic_api
+        obj = self._call(lambda: api.update(object_type, object_id, {"properties": dict(properties)},
+                                            _request_timeout=TIMEOUT), idempotent=True)
+        return self._record(object_type, obj)
+
+    def archive(self, object_type: str, object_id: str) -> None:
+        """Archive (HubSpot's delete; the record goes to the recycle bin). Archiving twice is fine."""
+        api = self._hs.crm.objects.basic_api
+        self._call(lambda: api.archive(object_type, object_id, _request_timeout=TIMEOUT), idempotent=True)
+
+    def search(self, object_type: str, filters: Sequence[Mapping[str, Any] | tuple] = (),
+               properties: Sequence[str] | None = None, sorts: Sequence[Mapping[str, str] | str] | None = None,
+               query: str | None = None) -> Iterator[Record]:
+        """Every record matching all ``filters`` (ANDed), page by page.
+
+        A filter is ``{"propertyName", "operator", "value"|"values"|"highValue"}`` or a tuple
+        ``(property, operator[, value])``; a list/tuple value is sent as ``values`` (IN/NOT_IN).
+        """
+        body: dict[str, Any] = {"limit": SEARCH_PAGE}
+        if filters:
+            body["filterGroups"] = [{"filters": [_filter(f) for f in filters]}]
+        if properties:
+            body["properties"] = list(properties)
+        if sorts:
+            body["sorts"] = list(sorts)
+        if query:
+            body["query"] = query
+        api = self._hs.crm.objects.search_api
+        after: str | None = None
+        while True:
+            page_body = {**body, **({"after": after} if after else {})}
+            page = self._call(lambda: api.do_search(object_type, page_body, _request_timeout=TIMEOUT), idempotent=True)
+            for obj in page.results:
+                yield self._record(object_type, obj)
+            after = page.paging.next.after if page.paging and page.paging.next else None
+            if not after:
+                return
+
+    def find_one(self, object_type: str, property: str, value: str,
+                 properties: Sequence[str] | None = None) -> Record | None:
+        """The oldest live record whose ``property`` equals ``value`` (case-insensitive), or None."""
+        return next(iter(self.search(object_type, [(property, "EQ", value)], properties,
+                                     sorts=[{"propertyName": "hs_object_id", "direction": "ASCENDING"}])), None)
+
+    def create_or_update(self, object_type: str, key_property: str, key: str, properties: Mapping[str, Any],
+                         associations: Sequence[tuple[str, int]] = ()) -> Record:
+        """Find-or-create by a key property (e.g. deals by ``onboarding_key``): a re-run never duplicates.
+
+        The whole find-then-write is retried on 5xx: a create that did happen is found by the next search.
+        (Live HubSpot's search index lags a few seconds; runs are minutes apart, so this is acceptable.)
+        """
+
+        def once() -> Record:
+            found = self.find_one(object_type, key_property, key)
+            if found is not None:
+                return self.update(object_type, found.id, properties)
+            return self.create(object_type, {**properties, key_property: key}, associations)
+
+        # few outer attempts: the inner calls already retry 429s and idempotent 5xx themselves
+        return retry.call(once, idempotent=True, attempts=3)
+
+    def upsert_contact(self, email: str, properties: Mapping[str, Any]) -> Record:
+        """Create or update the contact with this email (batch upsert, ``idProperty=email``)."""
+        body = {"inputs": [{"idProperty": "email", "id": email, "properties": dict(properties)}]}
+        api = self._hs.crm.objects.batch_api
+        res = self._call(lambda: api.upsert("contacts", body, _request_timeout=TIMEOUT), idempotent=True)
+        if not res.results:
+            raise _batch_error(res) or IntegrationError(VENDOR, "upsert returned no result")
+        obj = res.results[0]
+        return self._record("contacts", obj, created=bool(obj.new))
+
+    def upsert_company(self, domain: str, properties: Mapping[str, Any]) -> Record:
+        """Create or update the company with this domain (domain is not unique in HubSpot: search first)."""
+        return self.create_or_update("companies", "domain", domain, properties)
+
+    # ---------- associations
+    def associate(self, from_type: str, from_id: str, to_type: str, to_id: str) -> None:
+        """Default (unlabeled) association both ways; PUT, so repeating it changes nothing."""
+        api = self._hs.crm.associations.v4.basic_api
+        self._call(lambda: api.create_default(from_type, from_id, to_type, to_id, _request_timeout=TIMEOUT),
+                   idempotent=True)
+
+    def associated_ids(self, from_type: str, from_id: str, to_type: str) -> list[str]:
+        """Ids of the ``to_type`` records associated with a record (all pages)."""
+        api = self._hs.crm.associations.v4.basic_api
+        ids: list[str] = []
+        after: str | None = None
+        while True:
+            kwargs = {"limit": 500, "_request_timeout": TIMEOUT, **({"after": after} if after else {})}
+            page = self._call(lambda: api.get_page(from_type, from_id, to_type, **kwargs), idempotent=True)
+            ids += [str(r.to_object_id) for r in page.results]
+            after = page.paging.next.after if page.paging and page.paging.next else None
+            if not after:
+                return ids
+
+    # ---------- notes and line items
+    def create_note(self, body: str, timestamp: datetime | int | str, owner_id: str | None = None,
+                    contact_id: str | None = None, company_id: str | None = None, deal_id: str | None = None,
+                    note_key: str | None = None) -> Record:
+        """A note on the timeline of the given records. With ``note_key`` it is created once only
+        (the key is stored in the custom notes property ``onboarding_note_key``, created on first use)."""
+        props: dict[str, Any] = {"hs_note_body": body, "hs_timestamp": _epoch_ms(timestamp)}
+        if owner_id:
+            props["hubspot_owner_id"] = owner_id
+        links = [(i, NOTE_TO[t]) for t, i in (("contacts", contact_id), ("companies", company_id), ("deals", deal_id)) if i]
+        if note_key is None:
+            return self.create("notes", props, links)
+        if not self._note_key_ready:
+            self.ensure_property("notes", NOTE_KEY_PROPERTY, "Onboarding note key", group="notes")
+            self._note_key_ready = True
+        return self.create_or_update("notes", NOTE_KEY_PROPERTY, note_key, props, links)
+
+    def add_line_item(self, deal_id: str, name: str, quantity: float, price: float) -> Record:
+        """A line item on a deal; the same ``name`` on the same deal is updated, not added twice."""
+
+        def once() -> Record:
+            existing = next(iter(self.search("line_items", [("associations.deal", "EQ", deal_id), ("name", "EQ", name)])), None)
+            props = {"name": name, "quantity": quantity, "price": price}
+            if existing is not None:
+                return self.update("line_items", existing.id, props)
+            return self.create("line_items", props, [(deal_id, LINE_ITEM_TO_DEAL)])
+
+        return retry.call(once, idempotent=True, attempts=3)
+
+    # ---------- owners
+    def owners(self) -> list[Owner]:
+        """Every active owner (HubSpot users who can own records)."""
+        return list(self._owners(None))
+
+    def owner_by_email(self, email: str) -> Owner | None:
+        """The owner with this email, or None."""
+        return next(self._owners(email), None)
+
+    def _owners(self, email: str | None) -> Iterator[Owner]:
+        api = self._hs.crm.owners.owners_api
+        after: str | None = None
+        while True:
+            kwargs = {"limit": 100, "_request_timeout": TIMEOUT, **({"email": email} if email else {}),
+                      **({"after": after} if after else {})}
+            page = self._call(lambda: api.get_page(**kwargs), idempotent=True)
+            for o in page.results:
+                yield Owner(id=str(o.id), email=o.email, first_name=o.first_name, last_name=o.last_name, user_id=o.user_id)
+            after = page.paging.next.after if page.paging and page.paging.next else None
+            if not after:
+                return
+
+    # ---------- pipelines
+    def pipeline_stages(self, pipeline_id: str = "default") -> list[Stage]:
+        """The stages of a deal pipeline in display order."""
+        api = self._hs.crm.pipelines.pipeline_stages_api
+        res = self._call(lambda: api.get_all("deals", pipeline_id, _request_timeout=TIMEOUT), idempotent=True)
+        return sorted((_stage(s) for s in res.results), key=lambda s: s.display_order)
+
+    def ensure_pipeline(self, label: str, stages: Sequence[tuple[str, float] | tuple[str, float, bool]]) -> Pipeline:
+        """The deal pipeline with this label, created if absent with ``stages``:
+        (label, probability 0.0-1.0[, is_closed]) in display order."""
+        api = self._hs.crm.pipelines.pipelines_api
+        existing = self._call(lambda: api.get_all("deals", _request_timeout=TIMEOUT), idempotent=True)
+        for p in existing.results:
+            if p.label.lower() == label.lower():
+                return _pipeline(p)
+        body = {"label": label, "displayOrder": len(existing.results), "stages": [
+            {"label": s[0], "displayOrder": i,
+             "metadata": {"probability": str(float(s[1])), "isClosed": "true" if len(s) > 2 and s[2] else "false"}}
+            for i, s in enumerate(stages)]}
+        try:
+            created = self._call(lambda: api.create("deals", body, _request_timeout=TIMEOUT), idempotent=False)
+        except Conflict:  # created meanwhile by another run
+            return self.ensure_pipeline(label, stages)
+        return _pipeline(created)
+
+    # ---------- properties
+    def ensure_property(self, object_type: str, name: str, label: str, type: str = "string",
+                        field_type: str = "text", group: str = "", options: Sequence[tuple[str, str]] = ()) -> PropertyDef:
+        """The property ``name``, created if absent (``options``: (label, value) pairs for enumerations)."""
+        api = self._hs.crm.properties.core_api
+        try:
+            p = self._call(lambda: api.get_by_name(object_type, name, _request_timeout=TIMEOUT), idempotent=True)
+        except NotFound:
+            body: dict[str, Any] = {"name": name, "label": label, "type": type, "fieldType": field_type,
+                                    "groupName": group or _default_group(object_type)}
+            if options:
+                body["options"] = [{"label": lab, "value": val, "displayOrder": i, "hidden": False}
+                                   for i, (lab, val) in enumerate(options)]
+            try:
+                p = self._call(lambda: api.create(object_type, body, _request_timeout=TIMEOUT), idempotent=False)
+            except Conflict:  # created meanwhile
+                p = self._call(lambda: api.get_by_name(object_type, name, _request_timeout=TIMEOUT), idempotent=True)
+        return PropertyDef(name=p.name, label=p.label, type=p.type, field_type=p.field_type, group_name=p.group_name)
+
+
+def _filter(f: Mapping[str, Any] | tuple) -> dict[str, Any]:
+    if isinstance(f, Mapping):
+        return dict(f)
+    prop, op, *rest = f
+    out: dict[str, Any] = {"propertyName": prop, "operator": op}
+    if rest:
+        value = rest[0]
+        if isinstance(value, (list, tuple, set)):
+            out["values"] = [str(v) for v in value]
+        else:
+            out["value"] = str(value)
+    if len(rest) > 1:
+        out["highValue"] = str(rest[1])
+    return out
+
+
+def _epoch_ms(ts: datetime | int | str) -> str:
+    if isinstance(ts, datetime):
+        return str(int(ts.timestamp() * 1000))
+    return str(ts)
+
+
+def _default_group(object_type: str) -> str:
+    return {"contacts": "contactinformation", "companies": "companyinformation", "deals": "dealinformation",
+            "line_items": "lineiteminformation"}.get(object_type, "notes")
+
+
+def _stage(s: Any) -> Stage:
+    meta = s.metadata or {}
+    prob = meta.get("probability")
+    return Stage(id=s.id, label=s.label, display_order=s.display_order,
+                 probability=float(prob) if prob not in (None, "") else None,
+                 is_closed=str(meta.get("isClosed", "false")).lower() == "true")
+
+
+def _pipeline(p: Any) -> Pipeline:
+    return Pipeline(id=p.id, label=p.label, stages=tuple(sorted((_stage(s) for s in p.stages), key=lambda s: s.display_order)))

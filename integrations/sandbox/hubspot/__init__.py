@@ -1,0 +1,1 @@
+"""HubSpot CRM v3 / associations v4 emulation (routes + backend)."""
