@@ -49,6 +49,24 @@ def sandbox_credentials() -> Credentials:
     return Credentials(token="sandbox-token")
 
 
+SCOPES = (
+    "https://www.googleapis.com/auth/drive",
+    "https://www.googleapis.com/auth/forms.body",
+    "https://www.googleapis.com/auth/forms.responses.readonly",
+    "https://www.googleapis.com/auth/gmail.send",
+    "https://www.googleapis.com/auth/gmail.readonly",
+    "https://www.googleapis.com/auth/calendar.events",
+)
+
+
+def service_account_credentials(info_json: str, subject: str | None = None):
+    """Live credentials: a service account (JSON key) acting as ``subject`` by domain-wide delegation."""
+    from google.oauth2 import service_account
+
+    creds = service_account.Credentials.from_service_account_info(json.loads(info_json), scopes=SCOPES)
+    return creds.with_subject(subject) if subject else creds
+
+
 def root_from_sandbox_urls(urls: Mapping[str, str]) -> str:
     """The sandbox's Google root (``http://h:P/google/``) from ``SandboxServer.urls``."""
     return urls["gmail"].rstrip("/") + "/"  # gmail's SDK URL is exactly root + "/google/"
