@@ -50,5 +50,17 @@ def sandbox(
     uvicorn.run(create_app(config), host=host, port=port, log_level="warning")
 
 
+@app.command()
+def demo(
+    state: Annotated[Path | None, typer.Option(help="keep the sandbox state in this SQLite file")] = None,
+    json_out: Annotated[bool, typer.Option("--json", help="print the summary as JSON")] = False,
+    client: Annotated[Path | None, typer.Option(help="the client YAML (default: examples/client.yaml)")] = None,
+) -> None:
+    """The main job: onboard a sample client end to end on the offline sandbox."""
+    from onboard.demo import SAMPLE_CLIENT, run_demo
+
+    raise typer.Exit(run_demo(state, json_out, client or SAMPLE_CLIENT))
+
+
 if __name__ == "__main__":
     app()

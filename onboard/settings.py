@@ -6,7 +6,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Literal
 
-from pydantic import AnyHttpUrl, BaseModel, EmailStr, SecretStr
+from pydantic import AnyHttpUrl, BaseModel, EmailStr, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from .profile import CompanyProfile, load_profile
@@ -34,10 +34,15 @@ class Settings(BaseSettings):
 
     mode: Literal["sandbox", "live"] = "sandbox"
     profile_path: Path = REPO / "config" / "company.yaml"
+    rules_path: Path = REPO / "config" / "onboarding.yaml"
     templates_dir: Path = REPO / "templates"
+    # Seconds in one "hour" of the approval waits in config/onboarding.yaml; tests and demos shrink it.
+    wait_hour_seconds: float = Field(3600.0, gt=0)
+    poll_seconds: float = Field(30.0, gt=0, description="how often a wait checks for an answer")
     sandbox_url: AnyHttpUrl | None = None  # an already running sandbox (else the caller starts one)
 
     # Non-secret live settings.
+    hubspot_portal_id: str = "0"  # for links to records in HubSpot's UI
     asana_workspace_gid: str | None = None
     google_delegated_user: EmailStr | None = None  # the mailbox/calendar the service account acts as
 
@@ -53,6 +58,12 @@ class Settings(BaseSettings):
     @cached_property
     def profile(self) -> CompanyProfile:
         return load_profile(self.profile_path)
+
+    @cached_property
+    def rules(self):
+        from .rules import load_rules
+
+        return load_rules(self.rules_path)
 
 
 class LiveCredentials(BaseModel):
@@ -96,7 +107,8 @@ def live_credentials(settings: Settings, load_block=load_secret_block) -> LiveCr
 def load_settings() -> Settings:
     """Settings from the environment, with the profile and (in live mode) credentials checked now."""
     settings = Settings()
-    settings.profile  # noqa: B018 — validate the profile at start-up, not at first use
+    settings.profile  # noqa: B018 — validate the profile and rules at start-up, not at first use
+    settings.rules  # noqa: B018
     if settings.mode == "live":
         live_credentials(settings)
     return settings

@@ -106,14 +106,15 @@ def html_table(title: str, rows: Iterable[dict[str, Any]], columns: list[str] | 
     rows = list(rows)
     if not rows:
         return ""
-    cols = columns or sorted({k for r in rows for k in r})
+    # without a column list: identifiers first, then the rest alphabetically
+    cols = columns or sorted({k for r in rows for k in r}, key=lambda k: (k not in ("id", "gid"), k))
     head = "".join(f"<th>{html.escape(c)}</th>" for c in cols)
     body = []
     for r in rows:
         cells = []
         for c in cols:
             v = r.get(c, "")
-            text = v if isinstance(v, str) else _compact(v)
+            text = "" if v is None else v if isinstance(v, str) else _compact(v)
             cell = f"<pre>{html.escape(text)}</pre>" if "\n" in text or len(text) > 80 else html.escape(text)
             cells.append(f"<td>{cell}</td>")
         body.append("<tr>" + "".join(cells) + "</tr>")

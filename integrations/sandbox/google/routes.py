@@ -319,7 +319,7 @@ class GoogleVendor(SandboxVendor):
         files = [{"name": f["name"], "id": f["id"], "mimeType": f["mimeType"].replace("application/vnd.google-apps.", "g:"),
                   "parents": ",".join(f.get("parents", [])), "trashed": f["trashed"],
                   "appProperties": f.get("appProperties", {}),
-                  "text": doc_text(f["_source"])[:500] if "_source" in f else ""} for f in self.db.list("file")]
+                  "text": doc_text(f["_source"]) if "_source" in f else ""} for f in self.db.list("file")]
         perms = [{"file": p["_file"], "type": p["type"], "role": p["role"], "email": p.get("emailAddress", "")}
                  for p in self.db.list("permission") if p["role"] != "owner"]
         forms_rows = [{"title": f["info"].get("title", ""), "formId": f["formId"], "revision": f["revisionId"],

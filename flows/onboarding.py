@@ -1,0 +1,68 @@
+"""The new-client run: SOP phases 1-3 in order, one subflow per phase."""
+
+from __future__ import annotations
+
+import time
+from contextlib import contextmanager
+
+from prefect import flow, get_run_logger
+from prefect.artifacts import create_markdown_artifact
+
+from onboard.models import NewClient
+from onboard.outcomes import OnboardingResult, Outcome
+from onboard.runtime import Journal, Runtime, build_runtime
+
+from .contact import initial_contact
+from .proposal import proposal_and_agreement
+from .setup import service_setup
+
+
+@flow(name="onboard-client", flow_run_name="onboard {client.company_name}", log_prints=True)
+def onboard_client(client: NewClient) -> OnboardingResult:
+    """Carry a new client from first contact to kick-off (SOP-A 1-3, SOP-B 1-3).
+
+    Every step is idempotent: running the same client again finds what exists and creates nothing twice."""
+    rt = build_runtime()
+    try:
+        return run_phases(client, rt)
+    finally:
+        publish_journal(client, rt.journal)
+
+
+def run_phases(client: NewClient, rt: Runtime) -> OnboardingResult:
+    timings: dict[str, float] = {}
+    result = OnboardingResult(outcome=Outcome.ONBOARDED, company=client.company_name, seconds_per_phase=timings)
+
+    with stopwatch(timings, "phase 1"):
+        outcome, result.lead = initial_contact(client, rt)
+    if outcome is not None:
+        result.outcome, result.detail = outcome, "not qualified: declined politely"
+        return result
+    with stopwatch(timings, "phase 2"):
+        outcome, result.agreement = proposal_and_agreement(client, rt, result.lead)
+    if outcome is not None:
+        result.outcome = outcome
+        return result
+    with stopwatch(timings, "phase 3"):
+        result.setup = service_setup(client, rt, result.lead, result.agreement)
+    get_run_logger().info("%s onboarded as %s", client.company_name, result.setup.client_id)
+    return result
+
+
+@contextmanager
+def stopwatch(timings: dict[str, float], name: str):
+    t0 = time.perf_counter()
+    try:
+        yield
+    finally:
+        timings[name] = round(time.perf_counter() - t0, 2)
+
+
+def publish_journal(client: NewClient, journal: Journal) -> None:
+    """The run's artifact: every SOP step with its status and links to what it created."""
+    rows = ["| SOP step | what | status | detail | links |", "|---|---|---|---|---|"]
+    for e in journal.entries:
+        links = " ".join(f"[{k}]({v})" if v.startswith("http") else f"{k}: `{v}`" for k, v in e.links.items())
+        rows.append(f"| {e.sop} | {e.step} | {e.status} | {e.detail.replace('|', '/')} | {links} |")
+    key = "onboarding-" + "".join(ch if ch.isalnum() else "-" for ch in client.domain.lower())
+    create_markdown_artifact("\n".join(rows), key=key[:100], description=f"SOP steps for {client.company_name}")

@@ -1,0 +1,211 @@
+"""Phase 3 — service setup and welcome (SOP-A 3; SOP-B 3)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+
+from prefect import flow
+
+from onboard.approvals import KickoffOutcome
+from onboard.clientid import next_client_id
+from onboard.models import NewClient
+from onboard.outcomes import Agreement, Lead, Setup
+from onboard.plan import expand_plan
+from onboard.profile import Person, Role
+from onboard.runtime import Runtime
+from tasks import chat, crm, documents, email, meetings, projects
+
+from .contact import escalate, meeting_slot
+from .waits import ask_staff
+
+TEAM_ROLES = (Role.ACCOUNT_MANAGER, Role.ONBOARDING_SPECIALIST, Role.CLIENT_RELATIONS_MANAGER, Role.OPERATIONS)
+
+
+@flow(name="phase-3-service-setup", validate_parameters=False)
+def service_setup(client: NewClient, rt: Runtime, lead: Lead, agreement: Agreement) -> Setup:
+    """Accounts and client id, project plan, channels, introductions, welcome pack and kick-off."""
+    package = rt.rules.package(agreement.package_key)
+    team = client_team(rt, lead)
+    client_id = create_accounts(client, rt, lead, agreement)
+    kickoff_key = (client.domain, "kickoff")
+    manager = rt.person(Role.ACCOUNT_MANAGER)
+    kickoff_at = meeting_slot(rt, str(manager.email), kickoff_key, rt.rules.meetings.kickoff_minutes)
+    start = service_start(client, kickoff_at, rt)
+    project = plan_project(client, rt, lead, package, start, client_id)
+    channel = open_channels(client, rt, lead, team, client_id, project, start, package.weeks)
+    introduce_team(client, rt, team, manager)
+    letter_id = send_welcome_pack(client, rt, lead, team, manager, client_id, start, package)
+    meeting_id = hold_kickoff(client, rt, lead, team, manager, package, kickoff_key, kickoff_at, start, project,
+                              channel.name)
+    crm.update_company(rt.clients.hubspot, lead.company_id, {
+        "kickoff_date": kickoff_at.astimezone(rt.profile.tz).date().isoformat(),
+        "service_start_date": start.isoformat(),
+        "project_weeks": package.weeks,
+        "engagement_cadence": "weekly",
+        "onboarding_status": "onboarding",
+        "account_manager_email": str(manager.email),
+    })
+    rt.journal.record("A4.1", "Engagement plan handed over", f"kick-off {kickoff_at.date()}, start {start}")
+    return Setup(client_id=client_id, asana_project_gid=project.gid, slack_channel_id=channel.id,
+                 kickoff_meeting_id=meeting_id, kickoff_at=kickoff_at, service_start=start,
+                 welcome_letter_id=letter_id)
+
+
+def client_team(rt: Runtime, lead: Lead) -> list[Person]:
+    """The people the client works with: account manager, their specialist, relations, operations."""
+    return [rt.person(role, lead.specialist_email if role is Role.ONBOARDING_SPECIALIST else None)
+            for role in TEAM_ROLES]
+
+
+def service_start(client: NewClient, kickoff_at: datetime, rt: Runtime) -> date:
+    """The client's wish if it is after the kick-off, else the next working day after it."""
+    day = kickoff_at.astimezone(rt.profile.tz).date()
+    if client.start_date and client.start_date > day:
+        return client.start_date
+    day += timedelta(days=1)
+    while day.strftime("%a").lower() not in rt.profile.working_hours.days:
+        day += timedelta(days=1)
+    return day
+
+
+def create_accounts(client: NewClient, rt: Runtime, lead: Lead, agreement: Agreement) -> str:
+    """SOP-B 3.1 / A3.1: a unique client id, the CRM profile completed (customer), billing set up."""
+    hub = rt.clients.hubspot
+    known = crm.read_company(hub, lead.company_id)
+    client_id = known.get("client_id")
+    if not client_id:
+        from onboard.clientid import client_id_prefix
+
+        taken = crm.find_client_ids(hub, client_id_prefix(client.company_name))
+        client_id = next_client_id(client.company_name, taken)
+    crm.update_company(hub, lead.company_id, {"client_id": client_id, "lifecyclestage": "customer",
+                                              "service_package": agreement.package_key})
+    crm.update_contact(hub, lead.contact_id, {"lifecyclestage": "customer"})
+    rt.journal.record("A3.1", "CRM profile completed", f"client id {client_id}; lifecycle customer")
+    package = rt.rules.package(agreement.package_key)
+    crm.add_billing_line_item(hub, lead.deal_id, package.name, 1, agreement.price)
+    rt.journal.record("B3.1", "Billing account created", f"{rt.rules.billing}: {package.name} {agreement.price:,}")
+    return client_id
+
+
+def plan_project(client: NewClient, rt: Runtime, lead: Lead, package, start: date, client_id: str):
+    """SOP-A 3.2: the Asana project from templates/project_plan.yaml, tasks assigned by role."""
+    asana = rt.clients.asana
+    planned = expand_plan(rt.template_data("project_plan.yaml"), package, start)
+    project = projects.create_project(asana, f"{client.company_name} — {package.name} ({client_id})",
+                                      "Client Services", f"{package.name} for {client.company_name}. Client id {client_id}.",
+                                      start, start + timedelta(weeks=package.weeks))
+    sections = {}
+    for task in planned:
+        if task.section not in sections:
+            sections[task.section] = projects.create_section(asana, project.gid, task.section)
+        assignee = rt.person(task.role, lead.specialist_email if task.role is Role.ONBOARDING_SPECIALIST else None)
+        projects.create_plan_task(asana, project.gid, sections[task.section].gid, task.name, str(assignee.email),
+                                  task.due_on, task.notes)
+    crm.update_company(rt.clients.hubspot, lead.company_id, {"asana_project_gid": project.gid})
+    rt.journal.record("A3.2", "Project plan created in Asana", f"{len(planned)} tasks", project=project.permalink_url)
+    return project
+
+
+def crm_url(rt: Runtime, company_id: str) -> str:
+    return f"https://app.hubspot.com/contacts/{rt.settings.hubspot_portal_id}/record/0-2/{company_id}"
+
+
+def open_channels(client: NewClient, rt: Runtime, lead: Lead, team: list[Person], client_id: str, project,
+                  start: date, weeks: int):
+    """SOP-A 3.3: the Slack channel (team invited, topic, purpose, welcome post) and recurring invites."""
+    slack = rt.clients.slack
+    channel = chat.create_client_channel(slack, client.company_name, client_id)
+    missing = chat.invite_team(slack, channel.id, [str(p.email) for p in team])
+    chat.describe_channel(slack, channel.id, f"{client.company_name} ({client_id})",
+                          f"Working with {client.company_name}: updates, questions and decisions")
+    manager, specialist = team[0], team[1]
+    text = rt.renderer.render("slack/welcome_post.md.j2", client=client, client_id=client_id, account_manager=manager,
+                              specialist=specialist, crm_url=crm_url(rt, lead.company_id),
+                              project_url=project.permalink_url or project.gid,
+                              folder_url=f"https://drive.google.com/drive/folders/{lead.folder_ids['root']}",
+                              start_date=start.isoformat()).body
+    chat.post(slack, channel.id, text, key=f"{client.domain}:welcome")
+    crm.update_company(rt.clients.hubspot, lead.company_id, {"slack_channel_id": channel.id})
+    first = datetime.combine(start + timedelta(days=7), rt.profile.working_hours.start, rt.profile.tz)
+    meetings.put_calendar_event(rt.clients.calendar, str(manager.email), (client.domain, "weekly-check-in"),
+                                f"Weekly check-in — {client.company_name}", f"Slack: #{channel.name}", first, 30,
+                                rt.profile.timezone, [str(client.email)] + [str(p.email) for p in team[:2]],
+                                recurrence=[f"RRULE:FREQ=WEEKLY;COUNT={weeks}"])
+    rt.journal.record("A3.3", "Communication channels set up",
+                      f"#{channel.name}; weekly check-ins from {first.date()}"
+                      + (f"; not on Slack: {', '.join(missing)}" if missing else ""))
+    return channel
+
+
+def introduce_team(client: NewClient, rt: Runtime, team: list[Person], manager: Person) -> None:
+    """SOP-B 3.2: the account manager introduces the team."""
+    mail = rt.renderer.render("email/team_intro.html.j2", client=client, team=team, account_manager=manager)
+    email.send_email(rt.clients.gmail, str(client.email), mail, key="team-intro", domain=client.domain,
+                     cc=[str(p.email) for p in team], sender=str(manager.email))
+    rt.journal.record("B3.2", "Team introduced", ", ".join(p.name for p in team))
+
+
+def send_welcome_pack(client: NewClient, rt: Runtime, lead: Lead, team: list[Person], manager: Person,
+                      client_id: str, start: date, package) -> str:
+    """SOP-B 3.3: welcome letter, key contacts, portal access (the shared folder) and start date."""
+    drive = rt.clients.drive
+    portal = f"https://drive.google.com/drive/folders/{lead.folder_ids['root']}"
+    letter = rt.renderer.render("docs/welcome_letter.html.j2", client=client, package=package, client_id=client_id,
+                                start_date=start.isoformat(), account_manager=manager, team=team, portal_url=portal,
+                                date=rt.now().date().isoformat())
+    file = documents.store_document(drive, lead.folder_ids["root"], f"Welcome letter — {client.company_name}",
+                                    letter.body, client.domain, "welcome-letter")
+    documents.share_with(drive, lead.folder_ids["root"], str(client.email), role="writer")
+    mail = rt.renderer.render("email/welcome_pack.html.j2", client=client, letter_url=file.web_view_link,
+                              portal_url=portal, client_id=client_id, start_date=start.isoformat(), team=team,
+                              account_manager=manager)
+    email.send_email(rt.clients.gmail, str(client.email), mail, key="welcome-pack", domain=client.domain,
+                     sender=str(manager.email))
+    rt.journal.record("B3.3", "Welcome pack sent", f"service starts {start}", letter=file.web_view_link, portal=portal)
+    return file.id
+
+
+def hold_kickoff(client: NewClient, rt: Runtime, lead: Lead, team: list[Person], manager: Person, package,
+                 key: tuple[str, ...], when: datetime, start: date, project, channel_name: str) -> int:
+    """SOP-A 3.4 / B3.4: Zoom + invite with the agenda; afterwards the confirmed outcome is recorded."""
+    minutes = rt.rules.meetings.kickoff_minutes
+    topic = f"Kick-off — {client.company_name} × {rt.profile.company.name}"
+    zoom = meetings.schedule_zoom(rt.clients.zoom, str(manager.email), topic, when, minutes, rt.profile.timezone,
+                                  "Objectives, timeline, communication, next steps")
+    local = when.astimezone(rt.profile.tz).strftime("%A %d %B %Y, %H:%M %Z")
+    agenda = rt.renderer.render("docs/kickoff_agenda.html.j2", client=client, team=team, package=package, when=local,
+                                join_url=zoom.join_url, start_date=start.isoformat(),
+                                project_url=project.permalink_url or project.gid,
+                                communication=client.preferred_communication.value.replace("_", " "),
+                                channel=channel_name)
+    agenda_file = documents.store_document(rt.clients.drive, lead.folder_ids["Meeting notes"],
+                                           f"Kick-off agenda — {client.company_name}", agenda.body, client.domain,
+                                           "kickoff-agenda")
+    meetings.put_calendar_event(rt.clients.calendar, str(manager.email), key, topic,
+                                f"Agenda: {agenda_file.web_view_link}\nJoin Zoom: {zoom.join_url}", when, minutes,
+                                rt.profile.timezone, [str(client.email)] + [str(p.email) for p in team],
+                                location=zoom.join_url)
+    mail = rt.renderer.render("email/kickoff_invite.html.j2", client=client, when=local, join_url=zoom.join_url,
+                              agenda_url=agenda_file.web_view_link, account_manager=manager)
+    email.send_email(rt.clients.gmail, str(client.email), mail, key="kickoff-invite", domain=client.domain,
+                     sender=str(manager.email))
+    rt.journal.record("A3.4", "Kick-off scheduled", local, zoom=zoom.join_url, agenda=agenda_file.web_view_link)
+
+    wait = rt.rules.wait("kickoff_outcome")
+    outcome = ask_staff(rt, KickoffOutcome, wait, what="Kick-off outcome", approver=manager,
+                        client_name=client.company_name, domain=client.domain)
+    if outcome is None:
+        escalate(client, rt, lead, "the kick-off outcome was not recorded", "follow up in the first check-in")
+        rt.journal.record("B3.4", "Kick-off outcome", "not recorded in time; escalated", status="timed_out")
+        return zoom.id
+    crm.add_note(rt.clients.hubspot, f"Kick-off confirmed.<br>Objectives: {outcome.objectives}<br>"
+                 f"Timeline: {outcome.timeline}<br>Next steps: {outcome.next_steps}", rt.now(), lead.owner_id,
+                 lead.ids(), key=f"{client.domain}:kickoff-outcome")
+    doc = rt.renderer.render("docs/kickoff_outcome.html.j2", client=client, outcome=outcome,
+                             date=rt.now().date().isoformat())
+    file = documents.store_document(rt.clients.drive, lead.folder_ids["Meeting notes"],
+                                    f"Kick-off outcome — {client.company_name}", doc.body, client.domain,
+                                    "kickoff-outcome")
+    rt.journal.record("B3.4", "Kick-off outcome recorded", "HubSpot note + Drive doc", doc=file.web_view_link)
+    return zoom.id

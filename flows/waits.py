@@ -1,0 +1,107 @@
+"""Waiting on people: staff answer a typed form in the Prefect UI; clients answer a Google Form.
+
+Every wait sends reminders at the configured interval and ends after the configured timeout; the
+caller then follows the wait's ``on_timeout`` path (escalate, decline or end), never silently.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Callable
+from typing import TypeVar
+
+from prefect import get_run_logger
+from prefect.client.orchestration import get_client
+from prefect.context import FlowRunContext
+from prefect.exceptions import FlowPauseTimeout
+from prefect.flow_runs import pause_flow_run
+from prefect.input import RunInput
+from prefect.settings import PREFECT_UI_URL
+from prefect.states import Running
+
+from onboard.profile import Person
+from onboard.rules import Wait
+from onboard.runtime import Runtime
+from tasks.chat import remind_on_slack
+from tasks.email import send_email
+
+T = TypeVar("T", bound=RunInput)
+
+
+def slug(text: str) -> str:
+    """Pause keys allow only lowercase letters, digits and dashes."""
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
+
+
+def run_url() -> str:
+    ctx = FlowRunContext.get()
+    base = (PREFECT_UI_URL.value() or "http://127.0.0.1:4200").rstrip("/")
+    return f"{base}/runs/flow-run/{ctx.flow_run.id}" if ctx else base
+
+
+def _back_to_running() -> None:
+    """After a pause times out the run is still Paused; set it Running so the next pause is allowed."""
+    ctx = FlowRunContext.get()
+    with get_client(sync_client=True) as client:
+        client.set_flow_run_state(ctx.flow_run.id, Running(), force=True)
+
+
+def remind(rt: Runtime, approver: Person, what: str, client_name: str, domain: str, deadline: str,
+           outcome: str, n: int) -> None:
+    """One reminder to the approver: a Slack DM and an email, both sent once per reminder number."""
+    url = run_url()
+    key = f"reminder-{slug(what)}-{n}"
+    remind_on_slack(rt.clients.slack, str(approver.email),
+                    f"Reminder: *{what}* for {client_name} is waiting for you: {url}", key=f"{domain}:{key}")
+    email = rt.renderer.render("email/reminder.html.j2", approver=approver, what=what, run_url=url,
+                               deadline=deadline, outcome=outcome, client={"company_name": client_name})
+    send_email(rt.clients.gmail, str(approver.email), email, key=key, domain=domain)
+
+
+def ask_staff(rt: Runtime, form: type[T], wait: Wait, *, what: str, approver: Person, client_name: str,
+              domain: str) -> T | None:
+    """Pause for ``form``; remind every ``remind_every_hours``; None once ``timeout_hours`` pass."""
+    log = get_run_logger()
+    interval = rt.wait_seconds(wait.remind_every_hours)
+    deadline = time.monotonic() + rt.wait_seconds(wait.timeout_hours)
+    reminders = 0
+    while True:
+        left = deadline - time.monotonic()
+        try:
+            key = f"{slug(what)}-{reminders}"
+            answer = pause_flow_run(wait_for_input=form, timeout=max(1, round(min(interval, left))),
+                                    poll_interval=max(1, round(min(rt.settings.poll_seconds, interval / 2))),
+                                    key=key)
+            log.info("%s answered by staff", what)
+            return answer
+        except FlowPauseTimeout:
+            _back_to_running()
+        if time.monotonic() >= deadline:
+            log.warning("%s: no answer within %s hours -> %s", what, wait.timeout_hours, wait.on_timeout)
+            return None
+        reminders += 1
+        remind(rt, approver, what, client_name, domain, f"{wait.timeout_hours:g} hours after the request",
+               wait.on_timeout, reminders)
+
+
+def wait_for_client(rt: Runtime, check: Callable[[], object | None], wait: Wait, remind_client: Callable[[int], None],
+                    what: str) -> object | None:
+    """Poll ``check`` until it returns something; ``remind_client(n)`` at each interval; None on timeout."""
+    log = get_run_logger()
+    start = time.monotonic()
+    interval = rt.wait_seconds(wait.remind_every_hours)
+    timeout = rt.wait_seconds(wait.timeout_hours)
+    reminders = 0
+    while True:
+        found = check()
+        if found is not None:
+            return found
+        elapsed = time.monotonic() - start
+        if elapsed >= timeout:
+            log.warning("%s: nothing within %s hours -> %s", what, wait.timeout_hours, wait.on_timeout)
+            return None
+        if elapsed >= (reminders + 1) * interval:
+            reminders += 1
+            remind_client(reminders)
+        time.sleep(min(rt.settings.poll_seconds, max(0.2, timeout - elapsed)))

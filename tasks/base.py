@@ -1,0 +1,36 @@
+"""How every side-effect task is declared: tagged with its SOP step(s), retried only when safe."""
+
+from __future__ import annotations
+
+from prefect import task
+from prefect.cache_policies import NO_CACHE
+
+from integrations.errors import RETRYABLE
+
+
+def _retryable(task, task_run, state) -> bool:
+    """Prefect retries a task only for rate limits and transient vendor errors that survived the
+    integration layer's own retries; invalid input and conflicts fail fast."""
+    try:
+        state.result()
+    except RETRYABLE:
+        return True
+    except Exception:
+        return False
+    return False
+
+
+def step(*sop: str, retries: int = 2):
+    """A task doing one side effect of SOP step(s) ``sop`` (e.g. ``step("B1.1")``).
+
+    Tasks receive vendor clients as arguments, so their inputs are not cached or hashed. Every task
+    is idempotent (find-or-create, deterministic ids), which is what makes the retries safe.
+    """
+    return task(
+        tags=[f"sop:{s}" for s in sop],
+        cache_policy=NO_CACHE,
+        retries=retries,
+        retry_delay_seconds=[2, 10, 30][:retries] or 0,
+        retry_condition_fn=_retryable,
+        log_prints=True,
+    )

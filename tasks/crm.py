@@ -1,0 +1,176 @@
+"""HubSpot side effects: the client's company, contact, deal, notes, owner, billing and plan."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Mapping
+from datetime import datetime
+
+from integrations.hubspot import HubSpotCRM, Pipeline, Record
+from onboard.models import NewClient
+
+from .base import step
+
+# Custom properties the SOP keeps on the company (the CRM stays the system of record).
+COMPANY_PROPERTIES: dict[str, tuple[str, str, str]] = {
+    # name: (label, type, fieldType)
+    "source_of_lead": ("Source of lead", "string", "text"),
+    "client_id": ("Client ID", "string", "text"),
+    "onboarding_budget": ("Onboarding budget", "number", "number"),
+    "requested_services": ("Requested services", "string", "text"),
+    "preferred_communication": ("Preferred communication", "string", "text"),
+    "timeline_weeks": ("Expected timeline (weeks)", "number", "number"),
+    "intake_form_id": ("Intake form ID", "string", "text"),
+    "intake_business_description": ("Intake: business", "string", "textarea"),
+    "intake_goals": ("Intake: goals", "string", "textarea"),
+    "intake_communication_style": ("Intake: communication style", "string", "text"),
+    "intake_requirements": ("Intake: requirements", "string", "textarea"),
+    "intake_budget": ("Intake: budget", "string", "text"),
+    "intake_industry": ("Intake: industry", "string", "text"),
+    "intake_timeline": ("Intake: timeline", "string", "text"),
+    "qualification": ("Qualification outcome", "string", "text"),
+    "drive_folder_id": ("Drive folder ID", "string", "text"),
+    "service_package": ("Service package", "string", "text"),
+    "asana_project_gid": ("Asana project", "string", "text"),
+    "slack_channel_id": ("Slack channel", "string", "text"),
+    "kickoff_date": ("Kick-off date", "date", "date"),
+    "service_start_date": ("Service start date", "date", "date"),
+    "project_weeks": ("Project length (weeks)", "number", "number"),
+    "engagement_cadence": ("Check-in cadence", "string", "text"),
+    "onboarding_status": ("Onboarding status", "string", "text"),
+    "account_manager_email": ("Account manager", "string", "text"),
+    "specialist_email": ("Onboarding specialist", "string", "text"),
+}
+DEAL_KEY = "onboarding_key"
+
+
+@step("B1.1", "A2.2")
+def prepare_crm(crm: HubSpotCRM, pipeline_label: str, stages: list[tuple[str, float, bool]]) -> Pipeline:
+    """The custom properties and the onboarding pipeline exist (created once per account)."""
+    for name, (label, type_, field_type) in COMPANY_PROPERTIES.items():
+        crm.ensure_property("companies", name, label, type_, field_type)
+    crm.ensure_property("deals", DEAL_KEY, "Onboarding key", "string", "text")
+    return crm.ensure_pipeline(pipeline_label, stages)
+
+
+@step("B1.1", "A2.2")
+def upsert_company(crm: HubSpotCRM, client: NewClient) -> Record:
+    """The client's company, found by its website domain (never duplicated)."""
+    return crm.upsert_company(client.domain, {
+        "name": client.company_name,
+        "domain": client.domain,
+        "website": str(client.website),
+        "phone": client.phone,
+        "industry": client.industry.value,
+        "source_of_lead": client.source_of_lead.value,
+        "onboarding_budget": client.budget,
+        "requested_services": ";".join(s.value for s in client.requested_services),
+        "preferred_communication": client.preferred_communication.value,
+        "timeline_weeks": client.timeline_weeks,
+    })
+
+
+@step("B1.1", "A2.2")
+def upsert_contact(crm: HubSpotCRM, client: NewClient) -> Record:
+    """The contact person, found by email (never duplicated)."""
+    return crm.upsert_contact(str(client.email), {
+        "email": str(client.email),
+        "firstname": client.first_name,
+        "lastname": client.last_name,
+        "jobtitle": client.contact_title,
+        "phone": client.phone,
+        "company": client.company_name,
+        "website": str(client.website),
+        "lifecyclestage": "lead",
+    })
+
+
+@step("B1.1")
+def associate(crm: HubSpotCRM, from_type: str, from_id: str, to_type: str, to_id: str) -> None:
+    crm.associate(from_type, from_id, to_type, to_id)
+
+
+@step("B1.1")
+def upsert_deal(crm: HubSpotCRM, client: NewClient, pipeline_id: str, stage_id: str) -> Record:
+    """The onboarding deal, keyed by the client's domain; a re-run finds it and leaves its stage alone."""
+    existing = crm.find_one("deals", DEAL_KEY, client.domain, ["dealstage", "hubspot_owner_id", "amount"])
+    if existing is not None:
+        return existing
+    return crm.create_or_update("deals", DEAL_KEY, client.domain, {
+        "dealname": f"{client.company_name} — onboarding",
+        "pipeline": pipeline_id,
+        "dealstage": stage_id,
+        "amount": client.budget,
+    })
+
+
+@step("A1.3")
+def open_onboardings_by_owner(crm: HubSpotCRM, pipeline: Pipeline) -> dict[str, int]:
+    """Open deals in the onboarding pipeline per owner id (how loaded each specialist is)."""
+    open_stages = [s.id for s in pipeline.stages if not s.is_closed]
+    deals = crm.search("deals", [("pipeline", "EQ", pipeline.id), ("dealstage", "IN", open_stages)],
+                       ["hubspot_owner_id"])
+    return dict(Counter(d.properties.get("hubspot_owner_id") or "" for d in deals))
+
+
+@step("A1.3")
+def set_owner(crm: HubSpotCRM, owner_id: str, records: Mapping[str, str]) -> None:
+    """Make the specialist the HubSpot owner of the client's records ({object_type: id})."""
+    for object_type, object_id in records.items():
+        crm.update(object_type, object_id, {"hubspot_owner_id": owner_id})
+
+
+@step("A2.2", "B1.2", "B3.1", "A3.1")
+def update_company(crm: HubSpotCRM, company_id: str, properties: Mapping[str, object]) -> Record:
+    """Write properties on the company record (intake answers, ids, plan dates, status)."""
+    return crm.update("companies", company_id, dict(properties))
+
+
+@step("A3.1")
+def update_contact(crm: HubSpotCRM, contact_id: str, properties: Mapping[str, object]) -> Record:
+    return crm.update("contacts", contact_id, dict(properties))
+
+
+@step("B2.2", "B2.4", "B1.3")
+def move_deal(crm: HubSpotCRM, deal_id: str, pipeline_id: str, stage_id: str) -> Record:
+    """Move the deal to a stage of the onboarding pipeline."""
+    return crm.update("deals", deal_id, {"pipeline": pipeline_id, "dealstage": stage_id})
+
+
+@step("A2.3", "B2.3", "B3.4")
+def add_note(crm: HubSpotCRM, body: str, at: datetime, owner_id: str | None, ids: Mapping[str, str],
+             key: str) -> Record:
+    """A note on the contact, company and deal timelines, created once per ``key``."""
+    return crm.create_note(body, at, owner_id=owner_id, contact_id=ids.get("contacts"),
+                           company_id=ids.get("companies"), deal_id=ids.get("deals"), note_key=key)
+
+
+@step("B3.1")
+def find_client_ids(crm: HubSpotCRM, prefix: str) -> list[str]:
+    """Client ids already given out that start with ``prefix`` (to pick the next unique one)."""
+    return [r.properties.get("client_id") or "" for r in
+            crm.search("companies", [("client_id", "HAS_PROPERTY")], ["client_id"])
+            if (r.properties.get("client_id") or "").startswith(prefix + "-")]
+
+
+@step("B3.1")
+def add_billing_line_item(crm: HubSpotCRM, deal_id: str, name: str, quantity: int, price: float) -> Record:
+    """The billing account as deal line items (the configured billing system)."""
+    return crm.add_line_item(deal_id, name, quantity, price)
+
+
+@step("A1.3")
+def owner_ids(crm: HubSpotCRM, emails: list[str]) -> dict[str, str]:
+    """HubSpot owner id of each team member who is a HubSpot user ({email: owner id})."""
+    found = {}
+    for email in emails:
+        owner = crm.owner_by_email(email)
+        if owner is not None:
+            found[email] = owner.id
+    return found
+
+
+@step("A2.2")
+def read_company(crm: HubSpotCRM, company_id: str) -> dict[str, str | None]:
+    """The company's SOP properties (what earlier runs already recorded)."""
+    return dict(crm.get("companies", company_id, list(COMPANY_PROPERTIES)).properties)
