@@ -72,13 +72,15 @@ def welcome(client: NewClient, rt: Runtime, specialist: Person) -> None:
     rt.journal.record("A1.1", "Welcome email sent", mail.subject)
 
 
-def meeting_slot(rt: Runtime, calendar_id: str, key: tuple[str, ...], minutes: int) -> datetime:
-    """The time an earlier run booked for ``key``, else the next free slot in working hours."""
+def meeting_slot(rt: Runtime, calendar_id: str, key: tuple[str, ...], minutes: int,
+                 also_busy: tuple[str, ...] = ()) -> datetime:
+    """The time an earlier run booked for ``key`` (in ``calendar_id``), else the next slot in working
+    hours that is free in that calendar and in ``also_busy`` (the other team members attending)."""
     booked = meetings.existing_event(rt.clients.calendar, calendar_id, key)
     if booked is not None:
         return datetime.fromisoformat(booked.start)
     now = rt.now()
-    busy = meetings.busy_times(rt.clients.calendar, calendar_id, now, 30)
+    busy = [b for cal in (calendar_id, *also_busy) for b in meetings.busy_times(rt.clients.calendar, cal, now, 30)]
     earliest = (now.astimezone(rt.profile.tz) + timedelta(days=rt.rules.meetings.earliest_days_ahead)).date()
     return next_free_slot(now, minutes, busy, rt.profile.working_hours, rt.profile.tz, earliest_day=earliest)
 

@@ -30,8 +30,8 @@ def onboard_client(client: NewClient) -> OnboardingResult:
 
 
 def run_phases(client: NewClient, rt: Runtime) -> OnboardingResult:
-    timings: dict[str, float] = {}
-    result = OnboardingResult(outcome=Outcome.ONBOARDED, company=client.company_name, seconds_per_phase=timings)
+    result = OnboardingResult(outcome=Outcome.ONBOARDED, company=client.company_name)
+    timings = result.seconds_per_phase
 
     with stopwatch(timings, "phase 1"):
         outcome, result.lead = initial_contact(client, rt)

@@ -29,7 +29,8 @@ def service_setup(client: NewClient, rt: Runtime, lead: Lead, agreement: Agreeme
     client_id = create_accounts(client, rt, lead, agreement)
     kickoff_key = (client.domain, "kickoff")
     manager = rt.person(Role.ACCOUNT_MANAGER)
-    kickoff_at = meeting_slot(rt, str(manager.email), kickoff_key, rt.rules.meetings.kickoff_minutes)
+    kickoff_at = meeting_slot(rt, str(manager.email), kickoff_key, rt.rules.meetings.kickoff_minutes,
+                              also_busy=(lead.specialist_email,))
     start = service_start(client, kickoff_at, rt)
     project = plan_project(client, rt, lead, package, start, client_id)
     channel = open_channels(client, rt, lead, team, client_id, project, start, package.weeks)

@@ -76,6 +76,14 @@ def prefect_env(home: Path) -> None:
     os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
 
 
+def start_prefect() -> None:
+    """Start (or reach) the Prefect API once, before any thread races to start an ephemeral one."""
+    from prefect.client.orchestration import get_client
+
+    with get_client(sync_client=True) as client:
+        client.api_healthcheck()
+
+
 def run_demo(state: Path | None, as_json: bool, client_file: Path = SAMPLE_CLIENT) -> int:
     client = load_client(client_file)
     home = Path(tempfile.mkdtemp(prefix="onboard-demo-"))
@@ -101,6 +109,7 @@ def run_demo(state: Path | None, as_json: bool, client_file: Path = SAMPLE_CLIEN
 
         from flows.onboarding import onboard_client
 
+        start_prefect()
         staff = Staff(staff_policy(client, package), say=say).start()
         actor = ClientActor(sandbox.root, str(client.email), INTAKE_ANSWERS, say=say).start()
         try:
@@ -145,12 +154,13 @@ def summarize(state: dict[str, Any], result: dict[str, Any], client_email: str) 
 
 def _header(message: dict[str, Any], name: str) -> str:
     import base64
-    from email import message_from_bytes
+    from email import message_from_bytes, policy
 
     raw = message.get("_raw")
     if not raw:
         return ""
-    return str(message_from_bytes(base64.urlsafe_b64decode(raw + "=" * (-len(raw) % 4))).get(name, ""))
+    msg = message_from_bytes(base64.urlsafe_b64decode(raw + "=" * (-len(raw) % 4)), policy=policy.default)
+    return " ".join(str(msg.get(name, "")).split())
 
 
 def print_summary(summary: dict[str, Any]) -> None:

@@ -204,7 +204,7 @@ def add_months(d: date, months: int) -> date:
 
 def _utc(day: date, local: time, tz: tzinfo) -> datetime:
     # fold=0: a wall time skipped by a DST jump lands just after the jump, an ambiguous one on its first occurrence
-    return datetime.combine(day, local, tzinfo=tz).astimezone(UTC).replace(hour=local.hour)
+    return datetime.combine(day, local, tzinfo=tz).astimezone(UTC)
 
 
 def _action(kind: ActionKind, slot: str, due: date, local: time, tz: tzinfo) -> Action:
