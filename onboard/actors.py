@@ -4,6 +4,7 @@ and a client filling in forms and accepting invites through the sandbox."""
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -31,7 +32,8 @@ class Staff:
     _thread: threading.Thread | None = None
 
     def start(self) -> Staff:
-        self._thread = threading.Thread(target=lambda: asyncio.run(self._loop()), name="staff", daemon=True)
+        ctx = contextvars.copy_context()  # the caller's Prefect settings (API URL) carry into the thread
+        self._thread = threading.Thread(target=lambda: ctx.run(asyncio.run, self._loop()), name="staff", daemon=True)
         self._thread.start()
         return self
 

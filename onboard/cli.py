@@ -62,5 +62,41 @@ def demo(
     raise typer.Exit(run_demo(state, json_out, client or SAMPLE_CLIENT))
 
 
+@app.command("new-client")
+def new_client(
+    file: Annotated[Path, typer.Argument(help="YAML with the client's details (see examples/client.yaml)")],
+    deployment: Annotated[str | None, typer.Option(help="start it on this deployment (e.g. onboard-client/new-client) "
+                                                        "instead of in this process")] = None,
+) -> None:
+    """Start a new-client run from a file; the details are validated before anything is created."""
+    from pydantic import ValidationError
+
+    from onboard.demo import load_client
+
+    try:
+        client = load_client(file)
+    except (OSError, ValidationError) as exc:
+        console.print(f"[red]{file}: not a valid new client[/red]\n{exc}", highlight=False)
+        raise typer.Exit(2) from None
+    if deployment:
+        from prefect.deployments import run_deployment
+
+        run = run_deployment(deployment, parameters={"client": client.model_dump(mode="json")}, timeout=0)
+        console.print(f"started flow run {run.id} ({run.name}) on {deployment}")
+        return
+    from onboard.settings import load_settings
+
+    settings = load_settings()
+    if settings.mode == "sandbox" and settings.sandbox_url is None:
+        console.print("[red]sandbox mode needs a running sandbox: start `onboard sandbox` and set "
+                      "ONBOARD_SANDBOX_URL (or use `onboard demo`, or --deployment)[/red]")
+        raise typer.Exit(2)
+    from flows.onboarding import onboard_client
+
+    result = onboard_client(client)
+    console.print(result.model_dump_json(indent=2, exclude={"lead", "agreement"}))
+    raise typer.Exit(0 if result.outcome.value == "onboarded" else 1)
+
+
 if __name__ == "__main__":
     app()

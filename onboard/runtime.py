@@ -34,7 +34,7 @@ class Journal:
         self.entries: list[JournalEntry] = []
         self._clock = clock
 
-    def record(self, sop: str, step: str, status: str = "done", detail: str = "", **links: str | None) -> None:
+    def record(self, sop: str, step: str, detail: str = "", *, status: str = "done", **links: str | None) -> None:
         clean = {k: v for k, v in links.items() if v}
         self.entries.append(JournalEntry(sop, step, status, detail, clean, self._clock().isoformat(timespec="seconds")))
 

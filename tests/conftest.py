@@ -23,6 +23,24 @@ def sandbox():
         yield server
 
 
+@pytest.fixture(scope="session")
+def company_sandbox():
+    """A second sandbox seeded with the company's team (config/company.yaml), for the flows."""
+    from onboard.cli import sandbox_team
+
+    with SandboxServer(SandboxConfig(rate_limits="off", team=sandbox_team())) as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def prefect_api():
+    """One Prefect server for the session (Postgres when reachable; see tests/prefect_server.py)."""
+    from tests.prefect_server import prefect_server
+
+    with prefect_server() as url:
+        yield url
+
+
 @pytest.fixture
 def vendor_limits(sandbox):
     """The vendors' documented rate limits, windows shrunk 20x; switched off again afterwards."""

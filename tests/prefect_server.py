@@ -1,0 +1,81 @@
+"""One Prefect API server for the whole test session: on a fresh PostgreSQL database when one is
+reachable (as on CI), else on SQLite like `prefect_test_harness`.
+
+Why Postgres: every tagged task run takes a write transaction for tag concurrency checks, and on
+SQLite those queue behind the server's event writers (~1 s per task); on Postgres they do not.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import uuid
+from contextlib import contextmanager
+from pathlib import Path
+
+POSTGRES = os.environ.get("ONBOARD_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/postgres")
+
+
+def _fresh_postgres_database() -> tuple[str, callable] | None:
+    """A new empty database and a function that drops it; None when Postgres is not reachable."""
+    if POSTGRES.lower() in ("", "off", "none"):
+        return None
+    try:
+        import asyncio
+
+        import asyncpg
+    except ImportError:
+        return None
+    name = f"onboard_test_{uuid.uuid4().hex[:10]}"
+
+    async def admin(sql: str) -> None:
+        conn = await asyncpg.connect(POSTGRES, timeout=3)
+        try:
+            await conn.execute(sql)
+        finally:
+            await conn.close()
+
+    try:
+        asyncio.run(admin(f'CREATE DATABASE "{name}"'))
+    except Exception:
+        return None
+    base = POSTGRES.rsplit("/", 1)[0].replace("postgresql://", "postgresql+asyncpg://", 1)
+    return f"{base}/{name}", lambda: asyncio.run(admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+@contextmanager
+def prefect_server():
+    """Yields the API URL of a started Prefect server; settings point this process at it."""
+    from prefect.server.api.server import SubprocessASGIServer
+    from prefect.server.database.dependencies import temporary_database_interface
+    from prefect.settings import (
+        PREFECT_API_URL,
+        PREFECT_FLOWS_HEARTBEAT_FREQUENCY,
+        PREFECT_SERVER_DATABASE_CONNECTION_URL,
+        temporary_settings,
+    )
+
+    from integrations.sandbox.server import free_port
+
+    fresh = _fresh_postgres_database()
+    if fresh is None:
+        url, drop = "sqlite+aiosqlite:///" + str(Path(tempfile.mkdtemp()) / "prefect.db"), (lambda: None)
+    else:
+        url, drop = fresh
+    try:
+        with temporary_database_interface(), temporary_settings({PREFECT_SERVER_DATABASE_CONNECTION_URL: url}):
+            server = SubprocessASGIServer(port=free_port())
+            prior = SubprocessASGIServer._instances.get(None)
+            SubprocessASGIServer._instances[None] = server  # nothing may start a second server
+            server.start(timeout=180)
+            try:
+                with temporary_settings({PREFECT_API_URL: server.api_url, PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}):
+                    yield server.api_url
+            finally:
+                server.stop()
+                if prior is None:
+                    SubprocessASGIServer._instances.pop(None, None)
+                else:
+                    SubprocessASGIServer._instances[None] = prior
+    finally:
+        drop()
