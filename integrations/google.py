@@ -517,6 +517,18 @@ class Event:
                    tuple(e.get("recurrence", [])))
 
 
+def _same_event(current: dict[str, Any], wanted: dict[str, Any]) -> bool:
+    """Whether the event already says what ``wanted`` says (times compared as instants)."""
+    def instant(t: dict[str, Any]) -> datetime | None:
+        return datetime.fromisoformat(t["dateTime"]) if t and t.get("dateTime") else None
+
+    return (current.get("status") != "cancelled"
+            and all(current.get(k) == wanted.get(k) for k in ("summary", "description", "location", "recurrence"))
+            and instant(current.get("start", {})) == instant(wanted["start"])
+            and instant(current.get("end", {})) == instant(wanted["end"])
+            and sorted(a["email"] for a in current.get("attendees", [])) == sorted(a["email"] for a in wanted["attendees"]))
+
+
 def event_id_for(*parts: str) -> str:
     """A deterministic Calendar event id (base32hex, 5-1024 chars) for a business key."""
     import hashlib
@@ -556,6 +568,10 @@ class Calendar(_Api):
             return Event.from_api(created)
         except Conflict:
             pass
+        current = self._run(lambda: self._service.events().get(calendarId=calendar_id, eventId=event_id),
+                            idempotent=True)
+        if _same_event(current, body):  # a re-run: nothing changed, so no update mail to attendees
+            return Event.from_api(current)
         patch = {**body, "status": "confirmed"}  # also revives a cancelled event with this id
         return Event.from_api(self._run(lambda: self._service.events().patch(
             calendarId=calendar_id, eventId=event_id, body=patch, sendUpdates=send_updates), idempotent=True))
