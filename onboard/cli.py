@@ -98,5 +98,40 @@ def new_client(
     raise typer.Exit(0 if result.outcome.value == "onboarded" else 1)
 
 
+@app.command()
+def serve(
+    port: Annotated[int, typer.Option(help="port of the local Prefect server/UI (when none is configured)")] = 4200,
+    sandbox_port: Annotated[int, typer.Option(help="port of the sandbox")] = 8765,
+) -> None:
+    """A local Prefect server (if none is configured), the sandbox, and every deployment served."""
+    from onboard.serve import serve as run
+
+    run(port=port, sandbox_port=sandbox_port)
+
+
+@app.command()
+def simulate(
+    clients: Annotated[int, typer.Option(help="how many sample clients to onboard")] = 20,
+    days: Annotated[int, typer.Option(help="days to step the clock through the daily sweep")] = 90,
+    seed: Annotated[int, typer.Option(help="seed for the simulated clients' behaviour")] = 7,
+    json_out: Annotated[bool, typer.Option("--json", help="print the result as JSON")] = False,
+) -> None:
+    """Onboard N sample clients, then 90 days of follow-ups, and print the KPIs."""
+    from onboard.simulate import main as run
+
+    raise typer.Exit(run(clients=clients, days=days, seed=seed, as_json=json_out))
+
+
+@app.command()
+def kpi(
+    as_of: Annotated[str | None, typer.Option(help="date (YYYY-MM-DD) to compute the KPIs at; default today")] = None,
+    chart: Annotated[Path | None, typer.Option(help="also write the PNG chart here")] = None,
+) -> None:
+    """Print the KPIs (onboarding time, CSAT, 90-day retention) against their targets."""
+    from onboard.kpi_cli import main as run
+
+    raise typer.Exit(run(as_of=as_of, chart=chart))
+
+
 if __name__ == "__main__":
     app()

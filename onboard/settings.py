@@ -35,6 +35,7 @@ class Settings(BaseSettings):
     mode: Literal["sandbox", "live"] = "sandbox"
     profile_path: Path = REPO / "config" / "company.yaml"
     rules_path: Path = REPO / "config" / "onboarding.yaml"
+    engagement_path: Path = REPO / "config" / "engagement.yaml"
     templates_dir: Path = REPO / "templates"
     # Seconds in one "hour" of the approval waits in config/onboarding.yaml; tests and demos shrink it.
     wait_hour_seconds: float = Field(3600.0, gt=0)
@@ -64,6 +65,12 @@ class Settings(BaseSettings):
         from .rules import load_rules
 
         return load_rules(self.rules_path)
+
+    @cached_property
+    def engagement(self):
+        from .timeline import load_engagement_rules
+
+        return load_engagement_rules(self.engagement_path)
 
 
 class LiveCredentials(BaseModel):
@@ -109,6 +116,7 @@ def load_settings() -> Settings:
     settings = Settings()
     settings.profile  # noqa: B018 — validate the profile and rules at start-up, not at first use
     settings.rules  # noqa: B018
+    settings.engagement  # noqa: B018
     if settings.mode == "live":
         live_credentials(settings)
     return settings
