@@ -15,6 +15,7 @@ from onboard.runtime import Runtime
 from onboard.scheduling import next_free_slot
 from tasks import chat, crm, documents, email, forms, meetings
 
+from .steps import sop_step
 from .waits import ask_staff, remind, wait_for_client
 
 
@@ -23,7 +24,8 @@ def initial_contact(client: NewClient, rt: Runtime) -> tuple[Outcome | None, Lea
     """Lead capture, welcome, specialist, discovery call, intake, notes and qualification.
 
     Returns (None, lead) when the client qualifies, or (DECLINED, lead) after the decline path."""
-    lead = capture_lead(client, rt)
+    lead, pipeline = capture_lead(client, rt)
+    lead = assign_specialist(client, rt, lead, pipeline)
     specialist = rt.person(Role.ONBOARDING_SPECIALIST, lead.specialist_email)
     welcome(client, rt, specialist)
     lead = schedule_discovery_call(client, rt, lead, specialist)
@@ -32,8 +34,9 @@ def initial_contact(client: NewClient, rt: Runtime) -> tuple[Outcome | None, Lea
     return qualify(client, rt, lead), lead
 
 
-def capture_lead(client: NewClient, rt: Runtime) -> Lead:
-    """SOP-B 1.1 / A2.2: company, contact and deal in HubSpot; A1.3: the least-loaded specialist."""
+@sop_step("B1.1", "A2.2")
+def capture_lead(client: NewClient, rt: Runtime):
+    """SOP-B 1.1 / A2.2: company, contact and deal in HubSpot, associated; the deal at the first stage."""
     hub = rt.clients.hubspot
     stages_cfg = rt.rules.pipeline.stages
     pipeline = crm.prepare_crm(hub, rt.rules.pipeline.label, [(s.label, s.probability, s.closed) for s in stages_cfg])
@@ -46,23 +49,29 @@ def capture_lead(client: NewClient, rt: Runtime) -> Lead:
     crm.associate(hub, "deals", deal.id, "companies", company.id)
     rt.journal.record("B1.1", "Lead captured in HubSpot", f"source: {client.source_of_lead.value}",
                       company=company.id, contact=contact.id, deal=deal.id)
+    lead = Lead(company_id=company.id, contact_id=contact.id, deal_id=deal.id, pipeline_id=pipeline.id,
+                stage_ids=stage_ids, owner_id=deal.properties.get("hubspot_owner_id") or "", specialist_email="")
+    return lead, pipeline
 
+
+@sop_step("A1.3")
+def assign_specialist(client: NewClient, rt: Runtime, lead: Lead, pipeline) -> Lead:
+    """The least-loaded onboarding specialist (by open onboardings) owns the client's records."""
+    hub = rt.clients.hubspot
     specialists = [str(p.email) for p in rt.profile.people(Role.ONBOARDING_SPECIALIST)]
     owners = crm.owner_ids(hub, specialists)
-    current = deal.properties.get("hubspot_owner_id")
-    if current in owners.values():  # a re-run keeps the specialist already assigned
-        email_of = next(e for e, oid in owners.items() if oid == current)
+    if lead.owner_id in owners.values():  # a re-run keeps the specialist already assigned
+        email_of = next(e for e, oid in owners.items() if oid == lead.owner_id)
     else:
         load = crm.open_onboardings_by_owner(hub, pipeline)
         email_of = min(owners, key=lambda e: (load.get(owners[e], 0), specialists.index(e)))
-    owner_id = owners[email_of]
-    crm.set_owner(hub, owner_id, {"contacts": contact.id, "companies": company.id, "deals": deal.id})
-    crm.update_company(hub, company.id, {"specialist_email": email_of})
+    crm.set_owner(hub, owners[email_of], lead.ids())
+    crm.update_company(hub, lead.company_id, {"specialist_email": email_of})
     rt.journal.record("A1.3", "Onboarding specialist assigned", email_of)
-    return Lead(company_id=company.id, contact_id=contact.id, deal_id=deal.id, pipeline_id=pipeline.id,
-                stage_ids=stage_ids, owner_id=owner_id, specialist_email=email_of)
+    return lead.model_copy(update={"owner_id": owners[email_of], "specialist_email": email_of})
 
 
+@sop_step("A1.1")
 def welcome(client: NewClient, rt: Runtime, specialist: Person) -> None:
     """SOP-A 1.1: a personalised welcome email."""
     services = [s.value.replace("_", " ") for s in client.requested_services]
@@ -85,6 +94,7 @@ def meeting_slot(rt: Runtime, calendar_id: str, key: tuple[str, ...], minutes: i
     return next_free_slot(now, minutes, busy, rt.profile.working_hours, rt.profile.tz, earliest_day=earliest)
 
 
+@sop_step("A1.2")
 def schedule_discovery_call(client: NewClient, rt: Runtime, lead: Lead, specialist: Person) -> Lead:
     """SOP-A 1.2: a Zoom meeting and Calendar invite for client and specialist, then the invitation."""
     minutes = rt.rules.meetings.discovery_minutes
@@ -105,6 +115,7 @@ def schedule_discovery_call(client: NewClient, rt: Runtime, lead: Lead, speciali
     return lead.model_copy(update={"discovery_meeting_id": zoom.id, "discovery_at": when})
 
 
+@sop_step("A2.1", "B1.2")
 def collect_intake(client: NewClient, rt: Runtime, lead: Lead, specialist: Person) -> Lead:
     """SOP-A 2.1 / B1.2: the intake form, emailed; wait (with reminders) for the answers -> HubSpot."""
     hub, wait = rt.clients.hubspot, rt.rules.wait("intake_form")
@@ -147,6 +158,7 @@ def escalate(client: NewClient, rt: Runtime, lead: Lead, problem: str, path: str
     remind(rt, manager, f"Escalation: {problem}", client.company_name, client.domain, "now", path, 0)
 
 
+@sop_step("A2.3")
 def record_discovery_notes(client: NewClient, rt: Runtime, lead: Lead, specialist: Person) -> Lead:
     """SOP-A 2.3: the specialist's notes -> HubSpot note (contact, company, deal) and a Doc in Drive."""
     wait = rt.rules.wait("discovery_notes")
@@ -175,6 +187,7 @@ def record_discovery_notes(client: NewClient, rt: Runtime, lead: Lead, specialis
     return lead
 
 
+@sop_step("B1.3")
 def qualify(client: NewClient, rt: Runtime, lead: Lead) -> Outcome | None:
     """SOP-B 1.3: rules decide; borderline cases go to staff; not qualified -> the decline path."""
     log = get_run_logger()
@@ -199,6 +212,7 @@ def qualify(client: NewClient, rt: Runtime, lead: Lead) -> Outcome | None:
     return Outcome.DECLINED
 
 
+@sop_step("B1.3")
 def decline(client: NewClient, rt: Runtime, lead: Lead, reasons: list[str]) -> None:
     """The polite no (with a referral when configured), deal closed-lost, and what was made undone."""
     hub = rt.clients.hubspot

@@ -13,6 +13,7 @@ from onboard.rules import ServicePackage
 from onboard.runtime import Runtime
 from tasks import crm, documents, email
 
+from .steps import sop_step
 from .waits import ask_staff
 
 MAX_REVISIONS = 5
@@ -30,6 +31,7 @@ def proposal_and_agreement(client: NewClient, rt: Runtime, lead: Lead) -> tuple[
     return sign_contract(client, rt, lead, package, scope, price, version, proposal_id)
 
 
+@sop_step("B2.1")
 def design_solution(client: NewClient, rt: Runtime, lead: Lead) -> tuple[ServicePackage, str, int]:
     """SOP-B 2.1: the suggested package from the catalogue, confirmed or changed by staff."""
     suggested = rt.rules.suggest_package(client)
@@ -56,6 +58,7 @@ def default_scope(client: NewClient, package: ServicePackage) -> str:
     return f"The {package.name} for {client.company_name}, covering {services}."
 
 
+@sop_step("B2.2")
 def present_proposal(client: NewClient, rt: Runtime, lead: Lead, package: ServicePackage, scope: str, price: int,
                      version: int, changes: list[str]) -> str:
     """SOP-B 2.2: render version ``version``, store it in Proposals, share it, email it, move the deal."""
@@ -80,6 +83,7 @@ def present_proposal(client: NewClient, rt: Runtime, lead: Lead, package: Servic
     return file.id
 
 
+@sop_step("B2.3")
 def negotiate(client: NewClient, rt: Runtime, lead: Lead, package: ServicePackage, scope: str,
               price: int) -> tuple[Outcome | None, int, str]:
     """SOP-B 2.3: accept, revise (a new version each time, every change noted) or reject."""
@@ -108,6 +112,7 @@ def negotiate(client: NewClient, rt: Runtime, lead: Lead, package: ServicePackag
         version += 1
 
 
+@sop_step("B2.4")
 def sign_contract(client: NewClient, rt: Runtime, lead: Lead, package: ServicePackage, scope: str, price: int,
                   version: int, proposal_id: str) -> tuple[Outcome | None, Agreement | None]:
     """SOP-B 2.4: contract with legal terms -> Contracts; wait for both signatures; deal closed-won."""

@@ -16,6 +16,7 @@ from onboard.runtime import Runtime
 from tasks import chat, crm, documents, email, meetings, projects
 
 from .contact import escalate, meeting_slot
+from .steps import sop_step
 from .waits import ask_staff
 
 TEAM_ROLES = (Role.ACCOUNT_MANAGER, Role.ONBOARDING_SPECIALIST, Role.CLIENT_RELATIONS_MANAGER, Role.OPERATIONS)
@@ -38,18 +39,24 @@ def service_setup(client: NewClient, rt: Runtime, lead: Lead, agreement: Agreeme
     letter_id = send_welcome_pack(client, rt, lead, team, manager, client_id, start, package)
     meeting_id = hold_kickoff(client, rt, lead, team, manager, package, kickoff_key, kickoff_at, start, project,
                               channel.name)
+    hand_off(rt, lead, kickoff_at, start, package.weeks, manager)
+    return Setup(client_id=client_id, asana_project_gid=project.gid, slack_channel_id=channel.id,
+                 kickoff_meeting_id=meeting_id, kickoff_at=kickoff_at, service_start=start,
+                 welcome_letter_id=letter_id)
+
+
+@sop_step("B4.1")
+def hand_off(rt: Runtime, lead: Lead, kickoff_at: datetime, start: date, weeks: int, manager: Person) -> None:
+    """The engagement plan on the HubSpot company, for the follow-ups to schedule from."""
     crm.update_company(rt.clients.hubspot, lead.company_id, {
         "kickoff_date": kickoff_at.astimezone(rt.profile.tz).date().isoformat(),
         "service_start_date": start.isoformat(),
-        "project_weeks": package.weeks,
+        "project_weeks": weeks,
         "engagement_cadence": "weekly",
         "onboarding_status": "onboarding",
         "account_manager_email": str(manager.email),
     })
-    rt.journal.record("A4.1", "Engagement plan handed over", f"kick-off {kickoff_at.date()}, start {start}")
-    return Setup(client_id=client_id, asana_project_gid=project.gid, slack_channel_id=channel.id,
-                 kickoff_meeting_id=meeting_id, kickoff_at=kickoff_at, service_start=start,
-                 welcome_letter_id=letter_id)
+    rt.journal.record("B4.1", "Engagement plan handed over", f"kick-off {kickoff_at.date()}, start {start}")
 
 
 def client_team(rt: Runtime, lead: Lead) -> list[Person]:
@@ -69,6 +76,7 @@ def service_start(client: NewClient, kickoff_at: datetime, rt: Runtime) -> date:
     return day
 
 
+@sop_step("A3.1", "B3.1")
 def create_accounts(client: NewClient, rt: Runtime, lead: Lead, agreement: Agreement) -> str:
     """SOP-B 3.1 / A3.1: a unique client id, the CRM profile completed (customer), billing set up."""
     hub = rt.clients.hubspot
@@ -89,6 +97,7 @@ def create_accounts(client: NewClient, rt: Runtime, lead: Lead, agreement: Agree
     return client_id
 
 
+@sop_step("A3.2")
 def plan_project(client: NewClient, rt: Runtime, lead: Lead, package, start: date, client_id: str):
     """SOP-A 3.2: the Asana project from templates/project_plan.yaml, tasks assigned by role."""
     asana = rt.clients.asana
@@ -112,6 +121,7 @@ def crm_url(rt: Runtime, company_id: str) -> str:
     return f"https://app.hubspot.com/contacts/{rt.settings.hubspot_portal_id}/record/0-2/{company_id}"
 
 
+@sop_step("A3.3")
 def open_channels(client: NewClient, rt: Runtime, lead: Lead, team: list[Person], client_id: str, project,
                   start: date, weeks: int):
     """SOP-A 3.3: the Slack channel (team invited, topic, purpose, welcome post) and recurring invites."""
@@ -139,6 +149,7 @@ def open_channels(client: NewClient, rt: Runtime, lead: Lead, team: list[Person]
     return channel
 
 
+@sop_step("B3.2")
 def introduce_team(client: NewClient, rt: Runtime, team: list[Person], manager: Person) -> None:
     """SOP-B 3.2: the account manager introduces the team."""
     mail = rt.renderer.render("email/team_intro.html.j2", client=client, team=team, account_manager=manager)
@@ -147,6 +158,7 @@ def introduce_team(client: NewClient, rt: Runtime, team: list[Person], manager: 
     rt.journal.record("B3.2", "Team introduced", ", ".join(p.name for p in team))
 
 
+@sop_step("B3.3")
 def send_welcome_pack(client: NewClient, rt: Runtime, lead: Lead, team: list[Person], manager: Person,
                       client_id: str, start: date, package) -> str:
     """SOP-B 3.3: welcome letter, key contacts, portal access (the shared folder) and start date."""
@@ -167,6 +179,7 @@ def send_welcome_pack(client: NewClient, rt: Runtime, lead: Lead, team: list[Per
     return file.id
 
 
+@sop_step("A3.4", "B3.4")
 def hold_kickoff(client: NewClient, rt: Runtime, lead: Lead, team: list[Person], manager: Person, package,
                  key: tuple[str, ...], when: datetime, start: date, project, channel_name: str) -> int:
     """SOP-A 3.4 / B3.4: Zoom + invite with the agenda; afterwards the confirmed outcome is recorded."""

@@ -21,7 +21,8 @@ def _retryable(task, task_run, state) -> bool:
 
 
 def step(*sop: str, retries: int = 2):
-    """A task doing one side effect of SOP step(s) ``sop`` (e.g. ``step("B1.1")``).
+    """A task doing one side effect. Its run is tagged with the SOP step the flow is in
+    (``flows.steps.sop_step``); a task that only ever serves one step may name it here too.
 
     Tasks receive vendor clients as arguments, so their inputs are not cached or hashed. Every task
     is idempotent (find-or-create, deterministic ids), which is what makes the retries safe.

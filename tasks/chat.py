@@ -8,7 +8,7 @@ from integrations.slack import Channel, Message, SlackChat, channel_name
 from .base import step
 
 
-@step("A3.3")
+@step()
 def create_client_channel(slack: SlackChat, client_name: str, client_id: str) -> Channel:
     """A channel named from the client (valid for any name). If the plain name belongs to an archived
     or foreign channel, the client id makes it unique."""
@@ -18,7 +18,7 @@ def create_client_channel(slack: SlackChat, client_name: str, client_id: str) ->
         return slack.ensure_channel(channel_name(client_name, suffix=client_id.lower()))
 
 
-@step("A3.3")
+@step()
 def invite_team(slack: SlackChat, channel_id: str, emails: list[str]) -> list[str]:
     """Invite everyone who has a Slack account (looked up by email); returns who was not found."""
     ids, missing = [], []
@@ -30,19 +30,19 @@ def invite_team(slack: SlackChat, channel_id: str, emails: list[str]) -> list[st
     return missing
 
 
-@step("A3.3")
+@step()
 def describe_channel(slack: SlackChat, channel_id: str, topic: str, purpose: str) -> Channel:
     slack.set_topic(channel_id, topic)
     return slack.set_purpose(channel_id, purpose)
 
 
-@step("A3.3")
+@step()
 def post(slack: SlackChat, channel_id: str, text: str, key: str) -> Message:
     """A message, posted once per ``key``."""
     return slack.post(channel_id, text, dedupe_key=key)
 
 
-@step("A1.3", "A2.3", "B2.1", "B2.3", "B2.4", "A3.4")
+@step()
 def remind_on_slack(slack: SlackChat, email: str, text: str, key: str) -> Message | None:
     """A direct message to a team member; None when they have no Slack account."""
     uid = slack.user_id_by_email(email)

@@ -40,11 +40,30 @@ COMPANY_PROPERTIES: dict[str, tuple[str, str, str]] = {
     "onboarding_status": ("Onboarding status", "string", "text"),
     "account_manager_email": ("Account manager", "string", "text"),
     "specialist_email": ("Onboarding specialist", "string", "text"),
+    # engagement after kick-off (flows/engagement.py, flows/followups.py)
+    "next_action_key": ("Next engagement action", "string", "text"),
+    "next_action_date": ("Next engagement action date", "date", "date"),
+    "engagement_done_keys": ("Engagement actions done", "string", "textarea"),
+    "engagement_plan_basis": ("Engagement plan basis", "string", "text"),
+    "engagement_last_sweep": ("Engagement last sweep", "date", "date"),
+    "survey_form_id": ("Halfway survey form", "string", "text"),
+    "survey_sent_date": ("Halfway survey sent", "date", "date"),
+    "survey_status": ("Halfway survey status", "string", "text"),
+    "csat_scores": ("CSAT scores (1-5)", "string", "text"),
+    "csat_latest": ("Latest CSAT (1-5)", "number", "number"),
+    "feedback_areas_to_improve": ("Feedback: areas to improve", "string", "textarea"),
+    "onboarding_completed_date": ("Onboarding completed", "date", "date"),
+    "testimonial_form_id": ("Testimonial form", "string", "text"),
+    "testimonial_sent_date": ("Testimonial requested", "date", "date"),
+    "testimonial_status": ("Testimonial status", "string", "text"),
+    "testimonial_text": ("Testimonial", "string", "textarea"),
+    "churned_date": ("Churned on", "date", "date"),
+    "retention_90d_status": ("90-day retention", "string", "text"),
 }
 DEAL_KEY = "onboarding_key"
 
 
-@step("B1.1", "A2.2")
+@step()
 def prepare_crm(crm: HubSpotCRM, pipeline_label: str, stages: list[tuple[str, float, bool]]) -> Pipeline:
     """The custom properties and the onboarding pipeline exist (created once per account)."""
     for name, (label, type_, field_type) in COMPANY_PROPERTIES.items():
@@ -53,7 +72,7 @@ def prepare_crm(crm: HubSpotCRM, pipeline_label: str, stages: list[tuple[str, fl
     return crm.ensure_pipeline(pipeline_label, stages)
 
 
-@step("B1.1", "A2.2")
+@step()
 def upsert_company(crm: HubSpotCRM, client: NewClient) -> Record:
     """The client's company, found by its website domain (never duplicated)."""
     return crm.upsert_company(client.domain, {
@@ -70,7 +89,7 @@ def upsert_company(crm: HubSpotCRM, client: NewClient) -> Record:
     })
 
 
-@step("B1.1", "A2.2")
+@step()
 def upsert_contact(crm: HubSpotCRM, client: NewClient) -> Record:
     """The contact person, found by email (never duplicated)."""
     return crm.upsert_contact(str(client.email), {
@@ -85,12 +104,12 @@ def upsert_contact(crm: HubSpotCRM, client: NewClient) -> Record:
     })
 
 
-@step("B1.1")
+@step()
 def associate(crm: HubSpotCRM, from_type: str, from_id: str, to_type: str, to_id: str) -> None:
     crm.associate(from_type, from_id, to_type, to_id)
 
 
-@step("B1.1")
+@step()
 def upsert_deal(crm: HubSpotCRM, client: NewClient, pipeline_id: str, stage_id: str) -> Record:
     """The onboarding deal, keyed by the client's domain; a re-run finds it and leaves its stage alone."""
     existing = crm.find_one("deals", DEAL_KEY, client.domain, ["dealstage", "hubspot_owner_id", "amount"])
@@ -104,7 +123,7 @@ def upsert_deal(crm: HubSpotCRM, client: NewClient, pipeline_id: str, stage_id: 
     })
 
 
-@step("A1.3")
+@step()
 def open_onboardings_by_owner(crm: HubSpotCRM, pipeline: Pipeline) -> dict[str, int]:
     """Open deals in the onboarding pipeline per owner id (how loaded each specialist is)."""
     open_stages = [s.id for s in pipeline.stages if not s.is_closed]
@@ -113,31 +132,31 @@ def open_onboardings_by_owner(crm: HubSpotCRM, pipeline: Pipeline) -> dict[str, 
     return dict(Counter(d.properties.get("hubspot_owner_id") or "" for d in deals))
 
 
-@step("A1.3")
+@step()
 def set_owner(crm: HubSpotCRM, owner_id: str, records: Mapping[str, str]) -> None:
     """Make the specialist the HubSpot owner of the client's records ({object_type: id})."""
     for object_type, object_id in records.items():
         crm.update(object_type, object_id, {"hubspot_owner_id": owner_id})
 
 
-@step("A2.2", "B1.2", "B3.1", "A3.1")
+@step()
 def update_company(crm: HubSpotCRM, company_id: str, properties: Mapping[str, object]) -> Record:
     """Write properties on the company record (intake answers, ids, plan dates, status)."""
     return crm.update("companies", company_id, dict(properties))
 
 
-@step("A3.1")
+@step()
 def update_contact(crm: HubSpotCRM, contact_id: str, properties: Mapping[str, object]) -> Record:
     return crm.update("contacts", contact_id, dict(properties))
 
 
-@step("B2.2", "B2.4", "B1.3")
+@step()
 def move_deal(crm: HubSpotCRM, deal_id: str, pipeline_id: str, stage_id: str) -> Record:
     """Move the deal to a stage of the onboarding pipeline."""
     return crm.update("deals", deal_id, {"pipeline": pipeline_id, "dealstage": stage_id})
 
 
-@step("A2.3", "B2.3", "B3.4")
+@step()
 def add_note(crm: HubSpotCRM, body: str, at: datetime, owner_id: str | None, ids: Mapping[str, str],
              key: str) -> Record:
     """A note on the contact, company and deal timelines, created once per ``key``."""
@@ -145,7 +164,7 @@ def add_note(crm: HubSpotCRM, body: str, at: datetime, owner_id: str | None, ids
                            company_id=ids.get("companies"), deal_id=ids.get("deals"), note_key=key)
 
 
-@step("B3.1")
+@step()
 def find_client_ids(crm: HubSpotCRM, prefix: str) -> list[str]:
     """Client ids already given out that start with ``prefix`` (to pick the next unique one)."""
     return [r.properties.get("client_id") or "" for r in
@@ -153,13 +172,13 @@ def find_client_ids(crm: HubSpotCRM, prefix: str) -> list[str]:
             if (r.properties.get("client_id") or "").startswith(prefix + "-")]
 
 
-@step("B3.1")
+@step()
 def add_billing_line_item(crm: HubSpotCRM, deal_id: str, name: str, quantity: int, price: float) -> Record:
     """The billing account as deal line items (the configured billing system)."""
     return crm.add_line_item(deal_id, name, quantity, price)
 
 
-@step("A1.3")
+@step()
 def owner_ids(crm: HubSpotCRM, emails: list[str]) -> dict[str, str]:
     """HubSpot owner id of each team member who is a HubSpot user ({email: owner id})."""
     found = {}
@@ -170,7 +189,7 @@ def owner_ids(crm: HubSpotCRM, emails: list[str]) -> dict[str, str]:
     return found
 
 
-@step("A2.2")
+@step()
 def read_company(crm: HubSpotCRM, company_id: str) -> dict[str, str | None]:
     """The company's SOP properties (what earlier runs already recorded)."""
     return dict(crm.get("companies", company_id, list(COMPANY_PROPERTIES)).properties)

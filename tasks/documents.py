@@ -9,7 +9,7 @@ from .base import step
 SUBFOLDERS = ("Proposals", "Contracts", "Meeting notes", "Deliverables")
 
 
-@step("B2.4", "B3.3", "A2.3")
+@step()
 def ensure_client_folder(drive: Drive, domain: str, company_name: str) -> dict[str, DriveFile]:
     """The client's folder and its subfolders, tagged with the client's domain: created once."""
     root = drive.find_or_create_folder(f"{company_name} (client)", None, {"client": domain, "kind": "root"})
@@ -19,18 +19,18 @@ def ensure_client_folder(drive: Drive, domain: str, company_name: str) -> dict[s
     return folders
 
 
-@step("A2.3", "B2.2", "B2.4", "B3.3", "A3.4", "B3.4")
+@step()
 def store_document(drive: Drive, folder_id: str, name: str, html: str, domain: str, kind: str) -> DriveFile:
     """A Google Doc from rendered HTML, found again by (client, kind) so it is never duplicated."""
     return drive.upload_document(name, folder_id, html, {"client": domain, "kind": kind})
 
 
-@step("B2.2", "B2.4", "B3.3")
+@step()
 def share_with(drive: Drive, file_id: str, email: str, role: str = "reader") -> bool:
     """Give the client access (the portal: their shared folder, or one document)."""
     return drive.share(file_id, email, role=role, notify=False)
 
 
-@step("B1.3")
+@step()
 def trash(drive: Drive, file_id: str) -> DriveFile:
     return drive.trash(file_id)

@@ -16,7 +16,7 @@ def message_id(key: str, domain: str) -> str:
     return f"<{safe}@{domain or 'onboarding.local'}>"
 
 
-@step("A1.1", "A2.1", "A1.2", "B1.3", "B2.2", "B2.4", "B3.2", "B3.3", "A3.4")
+@step()
 def send_email(gmail: Gmail, to: str | list[str], email: Rendered, key: str, domain: str,
                cc: Iterable[str] = (), sender: str | None = None) -> SentMessage:
     """Send one rendered email; ``key`` names it within the client's run (e.g. ``welcome``)."""

@@ -10,17 +10,17 @@ from integrations.google import Form, FormResponse, Forms
 from .base import step
 
 
-@step("A2.1", "B1.2")
+@step()
 def create_intake_form(forms: Forms, title: str, questions: list[Mapping[str, Any]]) -> Form:
     """The intake form built from templates/intake_questions.yaml."""
     return forms.create_form(title, title, [dict(q) for q in questions])
 
 
-@step("A2.1", "B1.2")
+@step()
 def get_form(forms: Forms, form_id: str) -> Form:
     return forms.get_form(form_id)
 
 
-@step("A2.1", "B1.2", retries=1)
+@step(retries=1)
 def read_responses(forms: Forms, form_id: str) -> list[FormResponse]:
     return forms.responses(form_id)

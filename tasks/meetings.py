@@ -10,7 +10,7 @@ from integrations.zoom import Meeting, ZoomMeetings
 from .base import step
 
 
-@step("A1.2", "A3.4", "B3.4")
+@step()
 def busy_times(calendar: Calendar, calendar_id: str, start: datetime, days: int) -> list[tuple[datetime, datetime]]:
     """Busy intervals of a calendar over the next ``days`` (to find a free slot)."""
     events = calendar.list_events(calendar_id, start, start + timedelta(days=days))
@@ -18,14 +18,14 @@ def busy_times(calendar: Calendar, calendar_id: str, start: datetime, days: int)
             for e in events if e.status != "cancelled" and "T" in e.start]
 
 
-@step("A1.2", "A3.4", "B3.4")
+@step()
 def schedule_zoom(zoom: ZoomMeetings, host_email: str, topic: str, start: datetime, minutes: int,
                   timezone: str, agenda: str) -> Meeting:
     """A Zoom meeting hosted by the team member; adopted, not duplicated, on a re-run."""
     return zoom.find_or_create_meeting(host_email, topic, start, minutes, timezone, agenda)
 
 
-@step("A1.2", "A3.3", "A3.4", "B3.4")
+@step()
 def put_calendar_event(calendar: Calendar, calendar_id: str, key: tuple[str, ...], summary: str, description: str,
                        start: datetime, minutes: int, timezone: str, attendees: list[str],
                        location: str | None = None, recurrence: list[str] | None = None) -> Event:
@@ -35,17 +35,17 @@ def put_calendar_event(calendar: Calendar, calendar_id: str, key: tuple[str, ...
                                  recurrence=recurrence, meet=False)
 
 
-@step("B1.3")
+@step()
 def cancel_zoom(zoom: ZoomMeetings, meeting_id: int) -> bool:
     return zoom.delete_meeting(meeting_id)
 
 
-@step("B1.3")
+@step()
 def cancel_calendar_event(calendar: Calendar, calendar_id: str, key: tuple[str, ...]) -> bool:
     return calendar.delete_event(calendar_id, event_id_for(*key))
 
 
-@step("A1.2", "A3.4")
+@step()
 def existing_event(calendar: Calendar, calendar_id: str, key: tuple[str, ...]) -> Event | None:
     """The invite an earlier run made for ``key``, if it is still on (so a re-run keeps its time)."""
     from integrations.errors import NotFound

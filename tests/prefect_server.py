@@ -51,6 +51,7 @@ def prefect_server():
     from prefect.settings import (
         PREFECT_API_URL,
         PREFECT_FLOWS_HEARTBEAT_FREQUENCY,
+        PREFECT_LOGGING_TO_API_ENABLED,
         PREFECT_SERVER_DATABASE_CONNECTION_URL,
         temporary_settings,
     )
@@ -69,7 +70,9 @@ def prefect_server():
             SubprocessASGIServer._instances[None] = server  # nothing may start a second server
             server.start(timeout=180)
             try:
-                with temporary_settings({PREFECT_API_URL: server.api_url, PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}):
+                # no log shipping: after the last test the server is gone before the log batch flushes
+                with temporary_settings({PREFECT_API_URL: server.api_url, PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None,
+                                         PREFECT_LOGGING_TO_API_ENABLED: False}):
                     yield server.api_url
             finally:
                 server.stop()

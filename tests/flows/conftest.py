@@ -14,7 +14,8 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import date
-from email import message_from_bytes, policy
+from email import message_from_bytes
+from email import policy as email_policy
 from typing import Any
 
 import pytest
@@ -165,9 +166,10 @@ def client_actor(flow_sandbox) -> Iterator[Callable[[NewClient], ClientActor]]:
 def lead_for(client: NewClient, rt: Runtime) -> Lead:
     """Phase 1's CRM records for ``client`` without its waits (lead capture + specialist only), so a
     later phase can be tested on its own."""
-    from flows.contact import capture_lead
+    from flows.contact import assign_specialist, capture_lead
 
-    return capture_lead(client, rt)
+    lead, pipeline = capture_lead(client, rt)
+    return assign_specialist(client, rt, lead, pipeline)
 
 
 def agreement_for(client: NewClient, package: str = "launch", price: int = 60_000) -> Agreement:
@@ -188,15 +190,16 @@ class Email:
     subject: str
     message_id: str
     text: str
+    html: str
 
 
 def decode_email(message: dict[str, Any]) -> Email:
     raw = message["_raw"]
-    msg = message_from_bytes(base64.urlsafe_b64decode(raw + "=" * (-len(raw) % 4)), policy=policy.default)
-    body = msg.get_body(preferencelist=("plain", "html"))
+    msg = message_from_bytes(base64.urlsafe_b64decode(raw + "=" * (-len(raw) % 4)), policy=email_policy.default)
+    plain, html = msg.get_body(preferencelist=("plain",)), msg.get_body(preferencelist=("html",))
     header = lambda n: " ".join(str(msg.get(n, "")).split())  # noqa: E731
     return Email(header("To"), header("Cc"), header("From"), header("Subject"), header("Message-ID"),
-                 body.get_content() if body else "")
+                 plain.get_content() if plain else "", html.get_content() if html else "")
 
 
 class View:

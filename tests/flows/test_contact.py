@@ -8,12 +8,12 @@ from zoneinfo import ZoneInfo
 import pytest
 import yaml
 
-from flows.contact import capture_lead, initial_contact
+from flows.contact import initial_contact
 from onboard.demo import INTAKE_ANSWERS
 from onboard.profile import Role
 from onboard.settings import REPO
 from tasks import crm
-from tests.flows.conftest import NOTES, new_client
+from tests.flows.conftest import NOTES, lead_for, new_client
 
 TZ = ZoneInfo("Africa/Johannesburg")
 
@@ -72,7 +72,7 @@ def test_phase_1_qualified_client(rt, staff, client_actor, view, intake_spec):
     assert (end - start).total_seconds() == rt.rules.meetings.discovery_minutes * 60
     assert datetime.fromisoformat(meeting["start_time"].replace("Z", "+00:00")) == start
     invite = [m for m in mails if m.message_id == f"<discovery-invite@{client.domain}>"]
-    assert len(invite) == 1 and meeting["join_url"] in invite[0].text
+    assert len(invite) == 1 and meeting["join_url"] in invite[0].html
 
     # A2.1 / B1.2: the intake form from templates/intake_questions.yaml; answers on the company
     (form,) = v.forms()
@@ -80,7 +80,7 @@ def test_phase_1_qualified_client(rt, staff, client_actor, view, intake_spec):
     assert company["properties"]["intake_form_id"] == form["formId"]
     assert len(v.form_responses()) == 1
     request = [m for m in mails if m.message_id == f"<intake-request-0@{client.domain}>"]
-    assert len(request) == 1 and form["responderUri"] in request[0].text
+    assert len(request) == 1 and form["responderUri"] in request[0].html
     for q in intake_spec["questions"]:
         assert company["properties"][q["key"]] == INTAKE_ANSWERS[q["title"]], q["key"]
 
@@ -122,7 +122,7 @@ def test_specialist_is_the_least_loaded_and_kept_on_a_rerun(rt, vendors):
     assert load[owners[first]] > load.get(owners[second], 0)
 
     client = new_client()
-    lead = capture_lead(client, rt)
+    lead = lead_for(client, rt)
     assert lead.specialist_email == second
     assert lead.owner_id == owners[second]
 
@@ -130,9 +130,9 @@ def test_specialist_is_the_least_loaded_and_kept_on_a_rerun(rt, vendors):
     load = crm.open_onboardings_by_owner(hub, pipeline)
     gap = load[owners[second]] - load[owners[first]]
     _open_deals(vendors, pipeline.id, lead_stage, owners[second], max(0, 2 - gap))
-    again = capture_lead(client, rt)
+    again = lead_for(client, rt)
     assert again.specialist_email == second
     assert (again.company_id, again.contact_id, again.deal_id) == (lead.company_id, lead.contact_id, lead.deal_id)
     # ... while a new client goes to the now least-loaded one
-    other = capture_lead(new_client(), rt)
+    other = lead_for(new_client(), rt)
     assert other.specialist_email == first

@@ -1,0 +1,200 @@
+"""`onboard serve`: a Prefect UI where staff really work, on one machine.
+
+Starts a local Prefect server (SQLite in PREFECT_HOME, or the database PREFECT_API_DATABASE_CONNECTION_URL
+names) unless PREFECT_API_URL is configured, the offline sandbox (sandbox mode), and serves the
+deployments of prefect.yaml in this process: staff fill the new-client form in the UI and answer the
+approvals there; the daily sweep and the weekly KPI report run on their schedules while it serves.
+
+prefect.yaml is the one description of the deployments: `prefect deploy --all` sends them to a work
+pool, this serves the same names, schedules, descriptions, tags and parameters without one.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+from pathlib import Path
+from typing import Any
+
+import httpx
+import yaml
+
+from .settings import REPO
+
+PREFECT_YAML = REPO / "prefect.yaml"
+SERVER_START_TIMEOUT = 180.0  # seconds; the first start migrates the database and builds the UI
+
+
+def say(message: str) -> None:
+    print(message, flush=True)
+
+
+# ------------------------------------------------------------------------------ deployments
+
+
+def deployment_specs(path: Path = PREFECT_YAML) -> list[dict[str, Any]]:
+    """The `deployments:` of prefect.yaml, as written (anchors resolved, templates left alone)."""
+    return list(yaml.safe_load(path.read_text())["deployments"])
+
+
+def load_entrypoint(entrypoint: str):
+    """``flows/onboarding.py:onboard_client`` -> the flow object, imported as ``flows.onboarding``
+    (so relative imports work and the module is imported once)."""
+    file, _, attr = entrypoint.partition(":")
+    module = importlib.import_module(file.removesuffix(".py").replace("/", "."))
+    return getattr(module, attr)
+
+
+def runner_deployments(specs: list[dict[str, Any]]) -> tuple[list[Any], dict[str, str]]:
+    """RunnerDeployments for every spec whose flow imports; the others as {name: why skipped}."""
+    from prefect.schedules import Cron
+
+    served, skipped = [], {}
+    for spec in specs:
+        try:
+            flow = load_entrypoint(spec["entrypoint"])
+        except Exception as exc:  # a flow not written yet, or broken: serve the others
+            skipped[spec["name"]] = f"{spec['entrypoint']}: {type(exc).__name__}: {exc}"
+            continue
+        schedules = [Cron(s["cron"], timezone=s.get("timezone"), active=s.get("active", True))
+                     for s in spec.get("schedules") or [] if "cron" in s]
+        served.append(flow.to_deployment(
+            name=spec["name"],
+            description=spec.get("description"),
+            tags=spec.get("tags"),
+            parameters=spec.get("parameters") or {},
+            schedules=schedules or None,
+            concurrency_limit=spec.get("concurrency_limit"),
+        ))
+    return served, skipped
+
+
+# ------------------------------------------------------------------------------ Prefect server
+
+
+def _port_free(port: int, host: str = "127.0.0.1") -> bool:
+    with socket.socket() as s:
+        try:
+            s.bind((host, port))
+        except OSError:
+            return False
+    return True
+
+
+def _healthy(api_url: str) -> bool:
+    try:
+        return httpx.get(f"{api_url}/health", timeout=2).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+@contextmanager
+def local_prefect_server(port: int, host: str = "127.0.0.1") -> Iterator[str]:
+    """`prefect server start` on ``port`` in a subprocess; yields its API URL; stops it afterwards."""
+    from prefect.settings import PREFECT_HOME
+
+    if not _port_free(port, host):
+        raise SystemExit(f"port {port} is taken. If a Prefect server runs there, use it with "
+                         f"PREFECT_API_URL=http://{host}:{port}/api; else pick another with --port.")
+    home = Path(PREFECT_HOME.value())
+    home.mkdir(parents=True, exist_ok=True)
+    log_path = home / "onboard-serve-server.log"
+    env = {k: v for k, v in os.environ.items() if k != "PREFECT_API_URL"}
+    env.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    api_url = f"http://{host}:{port}/api"
+    with open(log_path, "ab") as log:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "prefect", "server", "start", "--host", host, "--port", str(port)],
+            env=env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+        )
+    try:
+        deadline = time.monotonic() + SERVER_START_TIMEOUT
+        while not _healthy(api_url):
+            if proc.poll() is not None or time.monotonic() > deadline:
+                tail = log_path.read_text(errors="replace")[-3000:]
+                raise SystemExit(f"the Prefect server did not start on {api_url} (log: {log_path}):\n{tail}")
+            time.sleep(0.5)
+        say(f"Prefect server started (log: {log_path})")
+        yield api_url
+    finally:
+        if proc.poll() is None:
+            proc.terminate()
+            try:
+                proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+
+
+# ------------------------------------------------------------------------------ serve
+
+
+def _terminate_as_interrupt(signum, frame) -> None:  # SIGTERM stops like Ctrl-C: everything cleaned up
+    raise KeyboardInterrupt
+
+
+def serve(port: int = 4200, sandbox_port: int = 8765) -> None:
+    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    signal.signal(signal.SIGTERM, _terminate_as_interrupt)
+    os.chdir(REPO)  # deployment entrypoints are paths relative to the checkout, as in prefect.yaml
+
+    from prefect.settings import PREFECT_API_URL, PREFECT_UI_URL, temporary_settings
+
+    from onboard.settings import Settings
+
+    settings = Settings()
+    try:
+        with ExitStack() as stack:
+            configured = PREFECT_API_URL.value()
+            if configured:
+                api_url = configured
+                ui_url = PREFECT_UI_URL.value() or api_url.removesuffix("/api")
+                say(f"using the Prefect server at {api_url} (PREFECT_API_URL)")
+            else:
+                say(f"starting a local Prefect server on port {port} …")
+                api_url = stack.enter_context(local_prefect_server(port))
+                ui_url = api_url.removesuffix("/api")
+            os.environ["PREFECT_API_URL"] = api_url  # also for the flow-run processes
+            stack.enter_context(temporary_settings({PREFECT_API_URL: api_url}))
+
+            if settings.mode == "sandbox":
+                if settings.sandbox_url:
+                    sandbox_root = str(settings.sandbox_url).rstrip("/")
+                    say(f"using the sandbox at {sandbox_root} (ONBOARD_SANDBOX_URL)")
+                else:
+                    from integrations.sandbox.app import SandboxConfig
+                    from integrations.sandbox.server import SandboxServer
+                    from onboard.cli import sandbox_team
+
+                    sandbox = stack.enter_context(
+                        SandboxServer(SandboxConfig(team=sandbox_team()), port=sandbox_port))
+                    sandbox_root = sandbox.root
+                    os.environ["ONBOARD_SANDBOX_URL"] = sandbox_root
+                # Staff answers in the UI are picked up within this many seconds (default 30).
+                os.environ.setdefault("ONBOARD_POLL_SECONDS", "5")
+            else:
+                sandbox_root = None
+
+            from prefect import serve as prefect_serve
+
+            deployments, skipped = runner_deployments(deployment_specs())
+            for name, why in skipped.items():
+                say(f"note: not serving {name!r} — its flow does not import ({why})")
+            if not deployments:
+                raise SystemExit("no deployment to serve")
+
+            say("")
+            say(f"Prefect UI:  {ui_url}   (new client: Deployments > new-client > Run > Custom run)")
+            say(f"sandbox:     {sandbox_root}" if sandbox_root else "live mode: the vendors' real APIs")
+            say(f"serving:     {', '.join(d.name for d in deployments)}   Ctrl-C stops")
+            prefect_serve(*deployments, print_starting_message=False)
+    except KeyboardInterrupt:
+        pass
+    say("stopped")
