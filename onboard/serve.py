@@ -81,6 +81,7 @@ def runner_deployments(specs: list[dict[str, Any]]) -> tuple[list[Any], dict[str
 
 def _port_free(port: int, host: str = "127.0.0.1") -> bool:
     with socket.socket() as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn: TIME_WAIT is no obstacle
         try:
             s.bind((host, port))
         except OSError:
@@ -107,8 +108,11 @@ def local_prefect_server(port: int, host: str = "127.0.0.1") -> Iterator[str]:
     home.mkdir(parents=True, exist_ok=True)
     log_path = home / "onboard-serve-server.log"
     env = {k: v for k, v in os.environ.items() if k != "PREFECT_API_URL"}
-    env.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
     api_url = f"http://{host}:{port}/api"
+    env.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    env.setdefault("PREFECT_SERVER_UI_SHOW_PROMOTIONAL_CONTENT", "false")
+    env.update(PREFECT_SERVER_API_HOST=host, PREFECT_SERVER_API_PORT=str(port),
+               PREFECT_SERVER_UI_API_URL=api_url)  # else the UI calls the API on the default port 4200
     with open(log_path, "ab") as log:
         proc = subprocess.Popen(
             [sys.executable, "-m", "prefect", "server", "start", "--host", host, "--port", str(port)],

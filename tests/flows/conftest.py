@@ -12,6 +12,7 @@ import base64
 import uuid
 from collections import Counter
 from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from datetime import date
 from email import message_from_bytes
@@ -71,13 +72,16 @@ def vendors(flow_sandbox) -> Clients:
     return sandbox_clients(flow_sandbox.urls)
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def make_runtime(flow_sandbox) -> Callable[..., Runtime]:
+    """``make_runtime(wait_hour_seconds=..., qualification=Wait(...))``: a Runtime on the sandbox,
+    optionally with some approval waits replaced (the timeout paths)."""
+
     def make(wait_hour_seconds: float = WAIT_HOUR_SECONDS, **approvals: Any) -> Runtime:
         settings = Settings(sandbox_url=flow_sandbox.root, wait_hour_seconds=wait_hour_seconds,
                             poll_seconds=POLL_SECONDS)
         rt = Runtime(settings, sandbox_clients(flow_sandbox.urls))
-        if approvals:  # e.g. qualification=Wait(...): shorter waits for the timeout paths
+        if approvals:
             rt.rules = rt.rules.model_copy(update={"approvals": {**rt.rules.approvals, **approvals}})
         return rt
 
@@ -129,35 +133,38 @@ def solution(client: NewClient, package: str = "launch", price: int | None = Non
     return answer
 
 
+@contextmanager
+def running_staff(answers: dict[str, Any]) -> Iterator[Staff]:
+    """Simulated staff answering pauses with ``policy(answers)`` until the block ends."""
+    s = Staff(policy(answers), say=lambda m: None, poll=0.2).start()
+    try:
+        yield s
+    finally:
+        s.stop()
+
+
+@contextmanager
+def running_client(sandbox, client: NewClient, answers: dict[str, str] | None = None) -> Iterator[ClientActor]:
+    """The simulated client filling in their intake form (and accepting invites) until the block ends."""
+    a = ClientActor(sandbox.root, str(client.email), answers or INTAKE_ANSWERS, say=lambda m: None, poll=0.2).start()
+    try:
+        yield a
+    finally:
+        a.stop()
+
+
 @pytest.fixture
 def staff(prefect_api) -> Iterator[Callable[[dict[str, Any]], Staff]]:
-    """``staff({...})`` starts simulated staff answering with ``policy({...})``; stopped afterwards."""
-    started: list[Staff] = []
-
-    def start(answers: dict[str, Any]) -> Staff:
-        s = Staff(policy(answers), say=lambda m: None, poll=0.2).start()
-        started.append(s)
-        return s
-
-    yield start
-    for s in started:
-        s.stop()
+    """``staff({...})`` starts simulated staff for the test; stopped afterwards."""
+    with ExitStack() as stack:
+        yield lambda answers: stack.enter_context(running_staff(answers))
 
 
 @pytest.fixture
 def client_actor(flow_sandbox) -> Iterator[Callable[[NewClient], ClientActor]]:
-    """``client_actor(client)`` starts the client filling in their intake form; stopped afterwards."""
-    started: list[ClientActor] = []
-
-    def start(client: NewClient, answers: dict[str, str] | None = None) -> ClientActor:
-        a = ClientActor(flow_sandbox.root, str(client.email), answers or INTAKE_ANSWERS, say=lambda m: None,
-                        poll=0.2).start()
-        started.append(a)
-        return a
-
-    yield start
-    for a in started:
-        a.stop()
+    """``client_actor(client)`` starts the simulated client for the test; stopped afterwards."""
+    with ExitStack() as stack:
+        yield lambda client, answers=None: stack.enter_context(running_client(flow_sandbox, client, answers))
 
 
 # ------------------------------------------------------------------------------------ shortcuts
@@ -349,7 +356,7 @@ class View:
         return {o["id"] for o in self.companies() + self.contacts() + self.deals() + self.notes() + self.line_items()}
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def view(flow_sandbox) -> Callable[[NewClient], View]:
     """``view(client)``: the sandbox's current state, as far as it concerns ``client``."""
     return lambda client: View(flow_sandbox.state(), client)
