@@ -88,7 +88,7 @@ def run_demo(state: Path | None, as_json: bool, client_file: Path = SAMPLE_CLIEN
     client = load_client(client_file)
     home = Path(tempfile.mkdtemp(prefix="onboard-demo-"))
     prefect_env(home)
-    os.environ.setdefault("ONBOARD_WAIT_HOUR_SECONDS", "1")  # a one-day wait lasts 24 s in the demo
+    os.environ.setdefault("ONBOARD_WAIT_HOUR_SECONDS", "5")  # a one-day wait lasts 2 minutes in the demo
     os.environ.setdefault("ONBOARD_POLL_SECONDS", "0.5")
 
     from integrations.sandbox.app import SandboxConfig

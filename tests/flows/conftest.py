@@ -170,13 +170,18 @@ def client_actor(flow_sandbox) -> Iterator[Callable[[NewClient], ClientActor]]:
 # ------------------------------------------------------------------------------------ shortcuts
 
 
-def lead_for(client: NewClient, rt: Runtime) -> Lead:
-    """Phase 1's CRM records for ``client`` without its waits (lead capture + specialist only), so a
-    later phase can be tested on its own."""
+def lead_for(client: NewClient, rt: Runtime, *, folders: bool = False) -> Lead:
+    """Phase 1's CRM records for ``client`` without its waits (lead capture and specialist), and with
+    ``folders`` the client's Drive folders, so that a later phase can be tested on its own."""
     from flows.contact import assign_specialist, capture_lead
+    from tasks.documents import ensure_client_folder
 
     lead, pipeline = capture_lead(client, rt)
-    return assign_specialist(client, rt, lead, pipeline)
+    lead = assign_specialist(client, rt, lead, pipeline)
+    if folders:
+        made = ensure_client_folder(rt.clients.drive, client.domain, client.company_name)
+        lead = lead.model_copy(update={"folder_ids": {k: f.id for k, f in made.items()}})
+    return lead
 
 
 def agreement_for(client: NewClient, package: str = "launch", price: int = 60_000) -> Agreement:
