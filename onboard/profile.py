@@ -8,8 +8,16 @@ from pathlib import Path
 from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-import yaml
-from pydantic import BaseModel, ConfigDict, EmailStr, Field, HttpUrl, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    EmailStr,
+    Field,
+    HttpUrl,
+    field_validator,
+)
+
+from .config_files import load_yaml_model
 
 
 class ProfileError(ValueError):
@@ -96,18 +104,5 @@ class CompanyProfile(Strict):
 
 
 def load_profile(path: str | Path) -> CompanyProfile:
-    """Read and validate a profile; errors say which file and which field is wrong."""
-    path = Path(path)
-    try:
-        raw = yaml.safe_load(path.read_text())
-    except FileNotFoundError:
-        raise ProfileError(f"{path}: company profile not found") from None
-    except yaml.YAMLError as exc:
-        raise ProfileError(f"{path}: not valid YAML: {exc}") from None
-    try:
-        return CompanyProfile.model_validate(raw or {})
-    except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in e['loc']) or '(top level)'}: {e['msg']}" for e in exc.errors()
-        )
-        raise ProfileError(f"{path}: invalid company profile: {problems}") from None
+    """Read and validate the company profile; errors say which file and which field is wrong."""
+    return load_yaml_model(path, CompanyProfile, "company profile", ProfileError)

@@ -6,9 +6,15 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Literal
 
-import yaml
-from pydantic import BaseModel, ConfigDict, EmailStr, Field, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    EmailStr,
+    Field,
+    model_validator,
+)
 
+from .config_files import load_yaml_model
 from .models import Industry, NewClient, Service
 
 
@@ -130,12 +136,5 @@ class OnboardingRules(Strict):
 
 
 def load_rules(path: str | Path) -> OnboardingRules:
-    path = Path(path)
-    try:
-        raw = yaml.safe_load(path.read_text())
-        return OnboardingRules.model_validate(raw or {})
-    except FileNotFoundError:
-        raise RulesError(f"{path}: onboarding rules not found") from None
-    except ValidationError as exc:
-        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
-        raise RulesError(f"{path}: invalid onboarding rules: {problems}") from None
+    """Read and validate the onboarding rules; errors say which file and which field is wrong."""
+    return load_yaml_model(path, OnboardingRules, "onboarding rules", RulesError)

@@ -28,8 +28,15 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Literal
 
-import yaml
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    model_validator,
+)
+
+from .config_files import load_yaml_model
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 QUARTER_MONTHS = 3
@@ -135,20 +142,7 @@ class EngagementRules(Strict):
 
 def load_engagement_rules(path: str | Path) -> EngagementRules:
     """Read and validate the engagement rules; errors say which file and which field is wrong."""
-    path = Path(path)
-    try:
-        raw = yaml.safe_load(path.read_text())
-    except FileNotFoundError:
-        raise EngagementRulesError(f"{path}: engagement rules not found") from None
-    except yaml.YAMLError as exc:
-        raise EngagementRulesError(f"{path}: not valid YAML: {exc}") from None
-    try:
-        return EngagementRules.model_validate(raw or {})
-    except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in e['loc']) or '(top level)'}: {e['msg']}" for e in exc.errors()
-        )
-        raise EngagementRulesError(f"{path}: invalid engagement rules: {problems}") from None
+    return load_yaml_model(path, EngagementRules, "engagement rules", EngagementRulesError)
 
 
 # --------------------------------------------------------------------------- actions
