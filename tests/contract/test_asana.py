@@ -259,7 +259,7 @@ def test_colleague_completes_a_task(asana, raw, team, sandbox):
 
 
 def test_rate_limit_burst_waits_and_succeeds(asana, raw, vendor_limits):
-    # 150 requests a minute per token; the window is 3 s here (x0.05)
+    # 150 requests a minute per token; the window is 12 s here (x0.2)
     statuses = []
     for _ in range(160):
         r = raw.get("/users/me")
@@ -269,7 +269,7 @@ def test_rate_limit_burst_waits_and_succeeds(asana, raw, vendor_limits):
     assert statuses[-1] == 429 and statuses.count(200) == 150
     assert r.json() == {"errors": [{"message": "You've made too many requests and hit a rate limit. "
                                                "Please retry after the given amount of time."}]}
-    assert 1 <= int(r.headers["Retry-After"]) <= 3
+    assert 1 <= int(r.headers["Retry-After"]) <= 12
     started = time.monotonic()
     assert asana.me().email == ADMIN  # waited Retry-After, then went through
     assert time.monotonic() - started >= 0.9

@@ -413,7 +413,8 @@ def test_meet_link_ignored_without_conference_data_version(google):
 
 
 def test_gmail_burst_waits_and_succeeds(google, vendor_limits, monkeypatch):
-    """Six parallel sends against 2 sends/s/user (window x0.05): some get 429, all end up sent."""
+    """Six parallel sends against 2 sends/s/user: some get 429, all end up sent."""
+    vendor_limits.configure(rate_limits="vendor", time_scale=1.0)  # the real per-second window
     limited: list[float | None] = []
     real_map = g.map_error
 
@@ -433,6 +434,7 @@ def test_gmail_burst_waits_and_succeeds(google, vendor_limits, monkeypatch):
 
 
 def test_raw_429_is_google_shaped(sandbox, vendor_limits):
+    vendor_limits.configure(rate_limits="vendor", time_scale=1.0)
     url = sandbox.root + "/google/gmail/v1/users/me/messages/send"
     raw_msg = base64.urlsafe_b64encode(b"To: r@client.example\r\nSubject: r\r\n\r\nx").decode()
     with httpx.Client(headers={"Authorization": "Bearer burst"}) as client:

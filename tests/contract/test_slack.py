@@ -443,7 +443,7 @@ def _count_429s(chat: SlackChat, method: str) -> list[int]:
 
 def test_tier_2_burst_waits_and_succeeds(vendor_limits, chat):
     seen = _count_429s(chat, "conversations_create")
-    names = [uniq("burst") for _ in range(23)]  # Tier 2: 20 per minute (3 s with the 0.05 scale)
+    names = [uniq("burst") for _ in range(23)]  # Tier 2: 20 per minute (12 s with the 0.2 scale)
     made = [chat.ensure_channel(n) for n in names]
     assert [c.name for c in made] == names
     assert 429 in seen
