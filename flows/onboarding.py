@@ -13,6 +13,7 @@ from onboard.outcomes import OnboardingResult, Outcome
 from onboard.runtime import Journal, Runtime, build_runtime
 
 from .contact import initial_contact
+from .engagement import plan_engagement
 from .proposal import proposal_and_agreement
 from .setup import service_setup
 
@@ -45,6 +46,7 @@ def run_phases(client: NewClient, rt: Runtime) -> OnboardingResult:
         return result
     with stopwatch(timings, "phase 3"):
         result.setup = service_setup(client, rt, result.lead, result.agreement)
+        plan_engagement(client.domain, rt.now().astimezone(rt.profile.tz).date())  # the follow-ups' timeline
     get_run_logger().info("%s onboarded as %s", client.company_name, result.setup.client_id)
     return result
 

@@ -25,7 +25,7 @@ def proposal_and_agreement(client: NewClient, rt: Runtime, lead: Lead) -> tuple[
     folders = documents.ensure_client_folder(rt.clients.drive, client.domain, client.company_name)
     lead = lead.model_copy(update={"folder_ids": {k: f.id for k, f in folders.items()}})
     package, scope, price = design_solution(client, rt, lead)
-    outcome, version, proposal_id = negotiate(client, rt, lead, package, scope, price)
+    outcome, version, proposal_id, price = negotiate(client, rt, lead, package, scope, price)
     if outcome is not None:
         return outcome, None
     return sign_contract(client, rt, lead, package, scope, price, version, proposal_id)
@@ -85,8 +85,10 @@ def present_proposal(client: NewClient, rt: Runtime, lead: Lead, package: Servic
 
 @sop_step("B2.3")
 def negotiate(client: NewClient, rt: Runtime, lead: Lead, package: ServicePackage, scope: str,
-              price: int) -> tuple[Outcome | None, int, str]:
-    """SOP-B 2.3: accept, revise (a new version each time, every change noted) or reject."""
+              price: int) -> tuple[Outcome | None, int, str, int]:
+    """SOP-B 2.3: accept, revise (a new version each time, every change noted) or reject.
+
+    Returns (outcome, final version, its file id, agreed price)."""
     hub, wait = rt.clients.hubspot, rt.rules.wait("negotiation")
     version, changes = 1, []
     while True:
@@ -95,7 +97,7 @@ def negotiate(client: NewClient, rt: Runtime, lead: Lead, package: ServicePackag
                            approver=rt.person(Role.SALES), client_name=client.company_name, domain=client.domain)
         if answer is not None and answer.decision == "accept":
             rt.journal.record("B2.3", "Proposal accepted", f"v{version}")
-            return None, version, file_id
+            return None, version, file_id, price
         if answer is None or answer.decision == "reject" or version > MAX_REVISIONS:
             outcome = Outcome.PROPOSAL_EXPIRED if answer is None else Outcome.PROPOSAL_REJECTED
             crm.move_deal(hub, lead.deal_id, lead.pipeline_id, lead.stage_ids["lost"])
@@ -103,7 +105,7 @@ def negotiate(client: NewClient, rt: Runtime, lead: Lead, package: ServicePackag
                          key=f"{client.domain}:proposal-end")
             crm.update_company(hub, lead.company_id, {"onboarding_status": outcome.value})
             rt.journal.record("B2.3", "Proposal not accepted", outcome.value, status="done")
-            return outcome, version, file_id
+            return outcome, version, file_id, price
         changes = [c.strip() for c in answer.change_notes.splitlines() if c.strip()] or ["revised on request"]
         price = answer.price if answer.price is not None else price
         crm.add_note(hub, f"Revision requested for v{version}: " + "; ".join(changes), rt.now(), lead.owner_id,

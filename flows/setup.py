@@ -126,7 +126,8 @@ def open_channels(client: NewClient, rt: Runtime, lead: Lead, team: list[Person]
                   start: date, weeks: int):
     """SOP-A 3.3: the Slack channel (team invited, topic, purpose, welcome post) and recurring invites."""
     slack = rt.clients.slack
-    channel = chat.create_client_channel(slack, client.company_name, client_id)
+    known = crm.read_company(rt.clients.hubspot, lead.company_id).get("slack_channel_id")
+    channel = chat.create_client_channel(slack, client.company_name, client_id, known)
     missing = chat.invite_team(slack, channel.id, [str(p.email) for p in team])
     chat.describe_channel(slack, channel.id, f"{client.company_name} ({client_id})",
                           f"Working with {client.company_name}: updates, questions and decisions")

@@ -487,7 +487,9 @@ def _html_to_text(html: str) -> str:
     import html as htmllib
     import re
 
-    text = re.sub(r"(?i)<br\s*/?>|</p>|</div>|</li>|</h[1-6]>", "\n", html)
+    # keep links readable in the text part: <a href="u">label</a> -> "label (u)"
+    text = re.sub(r'(?is)<a\s[^>]*href="([^"]+)"[^>]*>(.*?)</a>', r"\2 (\1)", html)
+    text = re.sub(r"(?i)<br\s*/?>|</p>|</div>|</li>|</h[1-6]>", "\n", text)
     return htmllib.unescape(re.sub(r"<[^>]+>", "", text)).strip()
 
 

@@ -12,7 +12,7 @@ import hashlib
 import re
 import unicodedata
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, TypeVar
 from urllib.error import URLError
 
@@ -47,6 +47,7 @@ class Channel:
     is_archived: bool
     topic: str = ""
     purpose: str = ""
+    created: bool = False  # True when ensure_channel made it (False: an existing channel was adopted)
 
 
 @dataclass(frozen=True)
@@ -109,7 +110,7 @@ class SlackChat:
 
         def create() -> Channel:
             data = _raw(lambda: self._client.conversations_create(name=name, is_private=is_private))
-            return _channel(data["channel"])
+            return replace(_channel(data["channel"]), created=True)
 
         try:
             # idempotent: a retry after a 5xx that did create ends in name_taken → adopted below

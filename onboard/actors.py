@@ -70,6 +70,7 @@ class ClientActor:
     email: str
     form_answers: dict[str, str]  # question title -> answer
     say: Callable[[str], None] = print
+    company: str = ""  # answer only forms whose title names this company (several clients at once)
     poll: float = 0.3
     _stop: threading.Event = field(default_factory=threading.Event)
     _thread: threading.Thread | None = None
@@ -94,6 +95,8 @@ class ClientActor:
                     fid = form["formId"]
                     if fid in answered_forms or any(r.get("formId") == fid for r in google.get("form_response", [])):
                         answered_forms.add(fid)
+                        continue
+                    if self.company and self.company not in form["info"]["title"]:
                         continue
                     titles = {i.get("title") for i in form.get("items", [])}
                     answers = {t: a for t, a in self.form_answers.items() if t in titles}

@@ -111,7 +111,8 @@ def run_demo(state: Path | None, as_json: bool, client_file: Path = SAMPLE_CLIEN
 
         start_prefect()
         staff = Staff(staff_policy(client, package), say=say).start()
-        actor = ClientActor(sandbox.root, str(client.email), INTAKE_ANSWERS, say=say).start()
+        actor = ClientActor(sandbox.root, str(client.email), INTAKE_ANSWERS, say=say,
+                            company=client.company_name).start()
         try:
             with temporary_settings({PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}):
                 result = onboard_client(client)

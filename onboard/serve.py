@@ -60,7 +60,7 @@ def runner_deployments(specs: list[dict[str, Any]]) -> tuple[list[Any], dict[str
     for spec in specs:
         try:
             flow = load_entrypoint(spec["entrypoint"])
-        except Exception as exc:  # a flow not written yet, or broken: serve the others
+        except Exception as exc:  # noqa: BLE001 — a flow not written yet, or broken: serve the others
             skipped[spec["name"]] = f"{spec['entrypoint']}: {type(exc).__name__}: {exc}"
             continue
         schedules = [Cron(s["cron"], timezone=s.get("timezone"), active=s.get("active", True))
@@ -96,6 +96,18 @@ def _healthy(api_url: str) -> bool:
         return False
 
 
+def _stop_with_parent():
+    """A preexec_fn for the child: SIGTERM when this process dies, even by SIGKILL (Linux; None elsewhere).
+    libc is loaded here, in the parent, so the child between fork and exec only makes one call."""
+    try:
+        import ctypes
+
+        prctl = ctypes.CDLL("libc.so.6", use_errno=True).prctl
+    except (OSError, AttributeError):
+        return None
+    return lambda: prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+
+
 @contextmanager
 def local_prefect_server(port: int, host: str = "127.0.0.1") -> Iterator[str]:
     """`prefect server start` on ``port`` in a subprocess; yields its API URL; stops it afterwards."""
@@ -114,9 +126,12 @@ def local_prefect_server(port: int, host: str = "127.0.0.1") -> Iterator[str]:
     env.update(PREFECT_SERVER_API_HOST=host, PREFECT_SERVER_API_PORT=str(port),
                PREFECT_SERVER_UI_API_URL=api_url)  # else the UI calls the API on the default port 4200
     with open(log_path, "ab") as log:
+        # Its own session: Ctrl-C in the terminal reaches this process only, which stops the served
+        # runs first (they need the API to record that) and the server last.
         proc = subprocess.Popen(
             [sys.executable, "-m", "prefect", "server", "start", "--host", host, "--port", str(port)],
             env=env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+            start_new_session=True, preexec_fn=_stop_with_parent(),  # noqa: PLW1509
         )
     try:
         deadline = time.monotonic() + SERVER_START_TIMEOUT
@@ -151,7 +166,7 @@ def serve(port: int = 4200, sandbox_port: int = 8765) -> None:
 
     from prefect.settings import PREFECT_API_URL, PREFECT_UI_URL, temporary_settings
 
-    from onboard.settings import Settings
+    from onboard.settings import MissingCredentials, Settings, load_settings
 
     settings = Settings()
     try:
@@ -168,6 +183,11 @@ def serve(port: int = 4200, sandbox_port: int = 8765) -> None:
             os.environ["PREFECT_API_URL"] = api_url  # also for the flow-run processes
             stack.enter_context(temporary_settings({PREFECT_API_URL: api_url}))
 
+            try:  # the profile and rules now, and in live mode every credential (env or Secret block)
+                load_settings()
+            except MissingCredentials as exc:
+                raise SystemExit(str(exc)) from None
+
             if settings.mode == "sandbox":
                 if settings.sandbox_url:
                     sandbox_root = str(settings.sandbox_url).rstrip("/")
@@ -177,6 +197,9 @@ def serve(port: int = 4200, sandbox_port: int = 8765) -> None:
                     from integrations.sandbox.server import SandboxServer
                     from onboard.cli import sandbox_team
 
+                    if not _port_free(sandbox_port):
+                        raise SystemExit(f"sandbox port {sandbox_port} is taken: pick another with --sandbox-port, "
+                                         f"or use a running sandbox with ONBOARD_SANDBOX_URL")
                     sandbox = stack.enter_context(
                         SandboxServer(SandboxConfig(team=sandbox_team()), port=sandbox_port))
                     sandbox_root = sandbox.root
@@ -201,4 +224,5 @@ def serve(port: int = 4200, sandbox_port: int = 8765) -> None:
             prefect_serve(*deployments, print_starting_message=False)
     except KeyboardInterrupt:
         pass
-    say("stopped")
+    finally:
+        say("stopped")

@@ -9,13 +9,19 @@ from .base import step
 
 
 @step()
-def create_client_channel(slack: SlackChat, client_name: str, client_id: str) -> Channel:
-    """A channel named from the client (valid for any name). If the plain name belongs to an archived
-    or foreign channel, the client id makes it unique."""
+def create_client_channel(slack: SlackChat, client_name: str, client_id: str, known_id: str | None) -> Channel:
+    """The client's channel: the one recorded for this client (``known_id``) on a re-run, else a new
+    one named from the client (valid for any name). If that name is already taken — another client
+    with the same name, or an archived channel — the client id makes it unique."""
+    if known_id:
+        return slack.channel_info(known_id)
     try:
-        return slack.ensure_channel(channel_name(client_name))
+        channel = slack.ensure_channel(channel_name(client_name))
+        if channel.created:
+            return channel
     except Conflict:
-        return slack.ensure_channel(channel_name(client_name, suffix=client_id.lower()))
+        pass
+    return slack.ensure_channel(channel_name(client_name, suffix=client_id.lower()))
 
 
 @step()

@@ -75,8 +75,6 @@ def test_revise_then_accept_then_sign(revised, view, vendors):
     assert v.company()["properties"]["service_package"] == "launch"
 
 
-@pytest.mark.xfail(strict=True, reason="flows/proposal.py: negotiate() does not return the revised price, so the "
-                   "contract and the Agreement (and phase 3's billing line item) keep the v1 price")
 def test_the_accepted_revised_price_is_contracted(revised, vendors, view):
     contract = view(revised.client).file("contract")
     assert "65,000" in vendors.drive.export_text(contract["id"])

@@ -1,0 +1,315 @@
+"""`onboard simulate`: N sample clients onboarded on the sandbox, then day by day through the sweep.
+
+Everything the clients do is drawn from one seeded random generator (``Behaviour``): the CSAT they
+give and when they answer the halfway survey (same day, late after a reminder, or never), who churns
+and when, how late Asana tasks get done, whether a testimonial comes back. The flows run for real
+(Prefect + the sandbox); only the calendar is simulated, through ``engagement_sweep(as_of=day)``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import tempfile
+import time
+from collections import Counter, defaultdict
+from dataclasses import asdict, dataclass, field
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+NAMES = ("Umoya", "Karoo", "Baobab", "Fynbos", "Ubuntu", "Protea", "Kestrel", "Marula", "Savanna", "Aloe",
+         "Kudu", "Impala", "Tsitsikamma", "Drakens", "Limpopo", "Namaqua", "Cederberg", "Zambezi", "Okavango", "Table")
+KINDS = ("Foods", "Logistics", "Health", "Learning", "Works", "Tech", "Hotels", "Advisory", "Outfitters", "Trust")
+INDUSTRIES = ("retail", "hospitality", "healthcare", "education", "manufacturing", "technology",
+              "professional_services", "non_profit", "other")
+SERVICE_SETS = ((["business_strategy", "marketing"], 60_000, 120_000),
+                (["operations", "finance_advisory"], 95_000, 160_000),
+                (["business_strategy", "marketing", "operations", "coaching", "finance_advisory"], 180_000, 260_000))
+CSAT_SPREAD = (5, 5, 5, 4, 4, 4, 4, 3, 2)  # mostly satisfied, a few not
+
+
+@dataclass
+class Behaviour:
+    """What one simulated client will do, drawn up front from the seed."""
+
+    domain: str
+    company_name: str
+    csat: int
+    survey_delay_days: int | None  # None: never answers (the survey expires)
+    task_lag_days: int  # how many days after its due date each Asana task gets done
+    churn_day: int | None  # simulation day the client leaves, if it does
+    testimonial_delay_days: int | None
+
+
+@dataclass
+class SimResult:
+    start: date
+    days: int
+    behaviours: list[Behaviour]
+    done: list[tuple[str, str, str]] = field(default_factory=list)  # (day, client, action key)
+    kpis: list[dict[str, Any]] = field(default_factory=list)
+    weekly: dict[int, dict[str, int]] = field(default_factory=dict)
+    planned: dict[str, int] = field(default_factory=dict)
+    seconds: dict[str, float] = field(default_factory=dict)
+
+
+def sample_clients(n: int, seed: int):
+    """N distinct, qualifying sample clients (names, industries, budgets and services vary with the seed)."""
+    from .models import NewClient
+
+    rng = random.Random(seed)
+    out = []
+    for i in range(n):
+        name = f"{NAMES[i % len(NAMES)]} {rng.choice(KINDS)}" + (f" {i // len(NAMES) + 1}" if i >= len(NAMES) else "")
+        slug = name.lower().replace(" ", "-")
+        services, low, high = rng.choice(SERVICE_SETS)
+        out.append(NewClient.model_validate({
+            "company_name": f"{name} (Pty) Ltd", "contact_person": rng.choice(("Naledi Khumalo", "Thabo Molefe",
+                                                                                "Anele Zulu", "Ruth Pillay")),
+            "contact_title": "Managing Director", "phone": "+27 82 555 0100", "email": f"md@{slug}-s{seed}.example",
+            "website": f"https://www.{slug}-s{seed}.example", "source_of_lead": rng.choice(("referral", "website")),
+            "budget": rng.randrange(low, high, 5_000), "industry": rng.choice(INDUSTRIES),
+            "requested_services": services, "timeline_weeks": rng.choice((8, 10, 12)),
+            "preferred_communication": "slack"}))
+    return out
+
+
+def draw_behaviour(clients, days: int, seed: int) -> list[Behaviour]:
+    rng = random.Random(seed * 7919 + 1)
+    out = []
+    for c in clients:
+        answered = rng.random() < 0.85
+        out.append(Behaviour(
+            domain=c.domain, company_name=c.company_name, csat=rng.choice(CSAT_SPREAD),
+            survey_delay_days=rng.choice((0, 0, 1, 3, 5)) if answered else None,
+            task_lag_days=rng.choice((-3, -1, 0, 0, 2, 5, 12)),
+            churn_day=rng.randrange(20, max(21, days)) if rng.random() < 0.12 else None,
+            testimonial_delay_days=rng.choice((0, 2, 6)) if rng.random() < 0.7 else None))
+    return out
+
+
+def staff_answers(current: dict[str, Any]):
+    """Staff for the onboarding runs (the current client's package) and the halfway adjustments."""
+    from .demo import staff_policy
+
+    def answer(pause_key: str):
+        what = pause_key.rsplit("-", 1)[0]
+        if what.startswith("adjustments-after-feedback"):
+            return {"shift_due_days": 0, "notes": "keep the plan; follow up on the feedback"}, "no change needed"
+        client = current.get("client")
+        return staff_policy(client, current["package"], revise_once=False)(pause_key) if client else None
+
+    return answer
+
+
+def act_as_clients(root: str, behaviours: list[Behaviour], start: date, day: date, hub) -> None:
+    """Today's client behaviour: tasks ticked off, survey and testimonial answers, churn."""
+    from flows.followups import SURVEY_QUESTIONS, TESTIMONIAL_QUESTIONS
+
+    state = httpx.get(f"{root}/_sandbox/state", timeout=60).json()
+    answered = {r["formId"] for r in state["google"].get("form_response", [])}
+    companies = {c["properties"].get("domain"): c for c in state["hubspot"].get("object:companies", [])}
+    tasks = state["asana"].get("task", [])
+    with httpx.Client(base_url=root, timeout=60) as http:
+        for b in behaviours:
+            company = companies.get(b.domain)
+            if company is None:
+                continue
+            p = company["properties"]
+            if p.get("onboarding_status") == "churned":
+                continue
+            if b.churn_day is not None and (day - start).days >= b.churn_day:
+                hub.update("companies", company["id"], {"onboarding_status": "churned", "churned_date": day.isoformat()})
+                continue
+            gid = p.get("asana_project_gid")
+            for t in tasks:
+                if (not t["completed"] and t.get("due_on") and any(m["project"] == gid for m in t["memberships"])
+                        and date.fromisoformat(t["due_on"]) + timedelta(days=b.task_lag_days) <= day):
+                    http.post(f"/_sandbox/asana/tasks/{t['gid']}/complete", json={}).raise_for_status()
+            for prop, sent_prop, delay, questions, answers in (
+                ("survey_form_id", "survey_sent_date", b.survey_delay_days, SURVEY_QUESTIONS,
+                 {"experience": "Good team, a slow start", "satisfaction": str(b.csat),
+                  "improve": "Faster turnaround on documents" if b.csat < 4 else "Nothing major"}),
+                ("testimonial_form_id", "testimonial_sent_date", b.testimonial_delay_days, TESTIMONIAL_QUESTIONS,
+                 {"testimonial": f"{b.company_name} recommends the team.", "permission": "Yes"}),
+            ):
+                form_id, sent = p.get(prop), p.get(sent_prop)
+                if not form_id or form_id in answered or delay is None or not sent:
+                    continue
+                if date.fromisoformat(sent[:10]) + timedelta(days=delay) <= day:
+                    titles = {q["key"]: q["title"] for q in questions}
+                    http.post(f"/_sandbox/google/forms/{form_id}/responses", json={
+                        "answers": {titles[k]: v for k, v in answers.items()}}).raise_for_status()
+
+
+def planned_counts(rt, hub, domains: set[str], start: date, end: date) -> dict[str, int]:
+    """What the timelines plan between ``start`` and ``end`` (for churned clients: until they churned)."""
+    from flows.followups import load_engagement, timeline_for
+
+    counts: Counter[str] = Counter()
+    for domain in domains:
+        e = load_engagement(rt, domain)
+        stop = min(end, (e.day("churned_date") - timedelta(days=1)) if e.day("churned_date") else end)
+        for a in timeline_for(rt, e):
+            if start <= a.due <= stop and a.kind.value in ("check_in", "monthly_report", "quarterly_review"):
+                counts[a.kind.value] += 1
+    return dict(counts)
+
+
+def run_simulation(n: int, days: int, seed: int, sandbox_root: str, say=print) -> SimResult:
+    """Onboard ``n`` clients, then ``days`` days of sweeps; this process's Prefect settings are used."""
+    from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
+
+    from flows.engagement import engagement_sweep, plan_engagement
+    from flows.kpi import client_outcomes, targets_from
+    from flows.onboarding import onboard_client
+
+    from .actors import ClientActor, Staff
+    from .demo import INTAKE_ANSWERS
+    from .kpi import compute_kpis, kpi_table
+    from .runtime import build_runtime
+
+    rt = build_runtime()
+    start = rt.now().astimezone(rt.profile.tz).date()
+    clients = sample_clients(n, seed)
+    behaviours = draw_behaviour(clients, days, seed)
+    result = SimResult(start=start, days=days, behaviours=behaviours)
+    current: dict[str, Any] = {}
+    staff = Staff(staff_answers(current), say=lambda m: None, poll=0.2).start()
+    actor = ClientActor(sandbox_root, "clients@simulation.example", INTAKE_ANSWERS, say=lambda m: None, poll=0.2).start()
+    t0 = time.perf_counter()
+    try:
+        with temporary_settings({PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}):
+            for i, client in enumerate(clients, 1):
+                current.update(client=client, package=rt.rules.suggest_package(client).key)
+                outcome = onboard_client(client)
+                current.clear()
+                plan_engagement(client.domain, start)
+                say(f"[{i}/{n}] {client.company_name}: {outcome.outcome.value} "
+                    f"({time.perf_counter() - t0:.0f} s)")
+            result.seconds["onboarding"] = round(time.perf_counter() - t0, 1)
+            t1 = time.perf_counter()
+            weekly: dict[int, Counter] = defaultdict(Counter)
+            for d in range(days + 1):
+                day = start + timedelta(days=d)
+                act_as_clients(sandbox_root, behaviours, start, day, rt.clients.hubspot)
+                out = engagement_sweep(day)
+                week = d // 7 + 1
+                for r in out["clients"]:
+                    for key, status in r.get("ran", []):
+                        if status == "done":
+                            result.done.append((day.isoformat(), r["client"], key))
+                            kind = key.split(":", 1)[0]
+                            weekly[week][kind] += 1
+                if d % 7 == 6:
+                    say(f"week {week} ({day}): {dict(weekly[week]) or 'nothing due'}")
+            result.seconds["sweeps"] = round(time.perf_counter() - t1, 1)
+    finally:
+        staff.stop()
+        actor.stop()
+    end = start + timedelta(days=days)
+    # surveys and testimonial requests: the date each went out, from the CRM
+    outcomes_companies = rt.clients.hubspot
+    for b in behaviours:
+        from flows.followups import load_engagement
+
+        e = load_engagement(rt, b.domain)
+        for prop, kind in (("survey_sent_date", "survey"), ("testimonial_sent_date", "testimonial_request")):
+            sent = e.day(prop)
+            if sent and sent <= end:
+                weekly[(sent - start).days // 7 + 1][kind] += 1
+    result.weekly = {w: dict(c) for w, c in sorted(weekly.items())}
+    result.planned = planned_counts(rt, outcomes_companies, {b.domain for b in behaviours}, start, end)
+    report = compute_kpis(client_outcomes(rt.clients.hubspot, {b.domain for b in behaviours}), targets_from(rt.settings.engagement), end)
+    result.kpis = kpi_table(report)
+    return result
+
+
+COLUMNS = ("check_in", "monthly_report", "quarterly_review", "survey", "testimonial_request",
+           "complete_onboarding", "retention_offer")
+
+
+def print_result(r: SimResult) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console()
+    kpis = Table("KPI", "value", "target", "met", "n", title=f"KPIs as of {r.start + timedelta(days=r.days)}")
+    for row in r.kpis:
+        kpis.add_row(row["kpi"], "n/a" if row["value"] is None else str(row["value"]), str(row["target"]),
+                     str(row["met"]), str(row["n"]))
+    console.print(kpis)
+    weeks = Table("week", *COLUMNS, title="What happened per week")
+    totals: Counter[str] = Counter()
+    for w, counts in r.weekly.items():
+        weeks.add_row(str(w), *(str(counts.get(c, 0)) for c in COLUMNS))
+        totals.update(counts)
+    weeks.add_row("total", *(str(totals.get(c, 0)) for c in COLUMNS))
+    weeks.add_row("planned", *(str(r.planned.get(c, "")) for c in COLUMNS))
+    console.print(weeks)
+    churned = [b.company_name for b in r.behaviours if b.churn_day is not None and b.churn_day <= r.days]
+    console.print(f"churned: {', '.join(churned) or 'none'}   seconds: {r.seconds}")
+
+
+def _fresh_postgres() -> tuple[str, Any] | None:
+    """A fresh database on a local Postgres (much faster Prefect than SQLite), or None."""
+    url = os.environ.get("ONBOARD_SIM_POSTGRES", "postgresql://postgres@127.0.0.1:5432/postgres")
+    try:
+        import asyncio
+        import uuid
+
+        import asyncpg
+    except ImportError:
+        return None
+    name = f"onboard_sim_{uuid.uuid4().hex[:10]}"
+
+    async def admin(sql: str) -> None:
+        conn = await asyncpg.connect(url, timeout=3)
+        try:
+            await conn.execute(sql)
+        finally:
+            await conn.close()
+
+    try:
+        asyncio.run(admin(f'CREATE DATABASE "{name}"'))
+    except Exception:  # noqa: BLE001 - no Postgres here: SQLite it is
+        return None
+    base = url.rsplit("/", 1)[0].replace("postgresql://", "postgresql+asyncpg://", 1)
+    return f"{base}/{name}", lambda: asyncio.run(admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+def main(clients: int, days: int, seed: int, as_json: bool) -> int:
+    from .demo import prefect_env, start_prefect
+
+    home = Path(tempfile.mkdtemp(prefix="onboard-sim-"))
+    prefect_env(home)
+    os.environ.setdefault("ONBOARD_WAIT_HOUR_SECONDS", "1")
+    os.environ.setdefault("ONBOARD_POLL_SECONDS", "0.3")
+    drop = lambda: None  # noqa: E731
+    if "PREFECT_API_URL" not in os.environ and "PREFECT_API_DATABASE_CONNECTION_URL" not in os.environ:
+        fresh = _fresh_postgres()
+        if fresh:
+            os.environ["PREFECT_API_DATABASE_CONNECTION_URL"], drop = fresh
+    say = (lambda m: None) if as_json else (lambda m: print(m, flush=True))
+    from integrations.sandbox.app import SandboxConfig
+    from integrations.sandbox.server import SandboxServer
+
+    from .cli import sandbox_team
+
+    try:
+        with SandboxServer(SandboxConfig(rate_limits="off", team=sandbox_team())) as sandbox:
+            os.environ["ONBOARD_SANDBOX_URL"] = sandbox.root
+            say(f"sandbox at {sandbox.root}; starting Prefect …")
+            start_prefect()
+            result = run_simulation(clients, days, seed, sandbox.root, say)
+    finally:
+        drop()
+    if as_json:
+        print(json.dumps(asdict(result), indent=2, default=str))
+    else:
+        print_result(result)
+    return 0
