@@ -12,7 +12,7 @@ import hashlib
 import re
 import unicodedata
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any, TypeVar
 from urllib.error import URLError
 
@@ -47,7 +47,8 @@ class Channel:
     is_archived: bool
     topic: str = ""
     purpose: str = ""
-    created: bool = False  # True when ensure_channel made it (False: an existing channel was adopted)
+    # True when ensure_channel made it, False when it adopted an existing one; not part of equality
+    created: bool = field(default=False, compare=False)
 
 
 @dataclass(frozen=True)

@@ -209,6 +209,7 @@ def test_ensure_channel_is_find_or_create(chat):
     first = chat.ensure_channel(name)
     again = chat.ensure_channel(name)  # name_taken → the existing channel is adopted
     assert again == first and first.name == name and not first.is_private
+    assert first.created and not again.created
     private = chat.ensure_channel(uniq("secret"), is_private=True)
     assert private.is_private and chat.ensure_channel(private.name, is_private=True).id == private.id
 
