@@ -19,7 +19,7 @@ from .steps import sop_step
 from .waits import ask_staff, remind, wait_for_client
 
 
-@flow(name="phase-1-initial-contact", validate_parameters=False)
+@flow(name="phase-1-initial-contact", flow_run_name="phase 1 — {client.company_name}", validate_parameters=False)
 def initial_contact(client: NewClient, rt: Runtime) -> tuple[Outcome | None, Lead]:
     """Lead capture, welcome, specialist, discovery call, intake, notes and qualification.
 

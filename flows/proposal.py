@@ -19,7 +19,8 @@ from .waits import ask_staff
 MAX_REVISIONS = 5
 
 
-@flow(name="phase-2-proposal-and-agreement", validate_parameters=False)
+@flow(name="phase-2-proposal-and-agreement", flow_run_name="phase 2 — {client.company_name}",
+      validate_parameters=False)
 def proposal_and_agreement(client: NewClient, rt: Runtime, lead: Lead) -> tuple[Outcome | None, Agreement | None]:
     """Solution design, proposal (with revisions), contract and signatures; deal closed-won."""
     folders = documents.ensure_client_folder(rt.clients.drive, client.domain, client.company_name)

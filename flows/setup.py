@@ -22,7 +22,7 @@ from .waits import ask_staff
 TEAM_ROLES = (Role.ACCOUNT_MANAGER, Role.ONBOARDING_SPECIALIST, Role.CLIENT_RELATIONS_MANAGER, Role.OPERATIONS)
 
 
-@flow(name="phase-3-service-setup", validate_parameters=False)
+@flow(name="phase-3-service-setup", flow_run_name="phase 3 — {client.company_name}", validate_parameters=False)
 def service_setup(client: NewClient, rt: Runtime, lead: Lead, agreement: Agreement) -> Setup:
     """Accounts and client id, project plan, channels, introductions, welcome pack and kick-off."""
     package = rt.rules.package(agreement.package_key)

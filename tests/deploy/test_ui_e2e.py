@@ -1,0 +1,305 @@
+"""`onboard serve` as staff use it, in headless Chromium: open the new-client deployment, fill in its
+form, start the run, answer the first approval (Discovery call notes) in the UI, and see the run move on.
+
+Debian's `chromium` (/usr/bin/chromium) driven by Playwright; `.ci/run` installs it on CI. Only the
+client is simulated (a ClientActor fills in the intake form through the sandbox); everything staff
+do goes through the UI. On failure a screenshot and the page's accessibility tree land in /tmp.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from integrations.sandbox.server import free_port
+from onboard.settings import REPO
+
+pytestmark = pytest.mark.e2e
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-dev-shm-usage",
+                 "--disable-extensions", "--no-first-run", "--mute-audio"]
+SERVE_START_TIMEOUT = 180  # s: Prefect server start (migrations, UI build) and the deployments served
+STEP_TIMEOUT = 120  # s: the run reaching a pause, the next step after an answer
+
+
+def require_chromium() -> None:
+    if CHROMIUM.exists():
+        return
+    if os.environ.get("CI"):
+        pytest.fail(f"{CHROMIUM} is missing on CI: .ci/run installs Debian's chromium package")
+    pytest.skip(f"{CHROMIUM} is missing (install it: apt-get install -y chromium); not on CI, so skipped")
+
+
+# ------------------------------------------------------------------------------ onboard serve
+
+
+@dataclass
+class Served:
+    ui: str
+    api: str
+    sandbox: str
+    log: Path
+
+    def log_tail(self, n: int = 4000) -> str:
+        return self.log.read_text(errors="replace")[-n:] if self.log.exists() else ""
+
+    def flow_runs(self, **flow_runs_filter: Any) -> list[dict[str, Any]]:
+        r = httpx.post(f"{self.api}/flow_runs/filter", json={"flow_runs": flow_runs_filter, "limit": 50}, timeout=30)
+        r.raise_for_status()
+        return r.json()
+
+    def flow_run(self, run_id: str) -> dict[str, Any]:
+        r = httpx.get(f"{self.api}/flow_runs/{run_id}", timeout=30)
+        r.raise_for_status()
+        return r.json()
+
+
+def wait_for(what: str, check: Callable[[], Any], timeout: float, served: Served | None = None,
+             poll: float = 0.5) -> Any:
+    deadline = time.monotonic() + timeout
+    while True:
+        found = check()
+        if found:
+            return found
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}"
+                                 + (f"\n--- onboard serve log ---\n{served.log_tail()}" if served else ""))
+        time.sleep(poll)
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory) -> Iterator[Served]:
+    require_chromium()
+    from tests.prefect_server import _fresh_postgres_database
+
+    home = tmp_path_factory.mktemp("serve")
+    port, sandbox_port = free_port(), free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_", "ONBOARD_"))}
+    env.update(
+        PREFECT_HOME=str(home / "prefect"),
+        PREFECT_SERVER_ANALYTICS_ENABLED="false",
+        PREFECT_RUNNER_POLL_FREQUENCY="2",  # the served runner picks a new run up within 2 s (default 10)
+        ONBOARD_POLL_SECONDS="1",  # how often a waiting run checks for the form / the staff answer
+        PYTHONUNBUFFERED="1",
+    )  # ONBOARD_WAIT_HOUR_SECONDS stays unset: real hours, as in production
+    fresh = _fresh_postgres_database()  # a Postgres-backed server when one is reachable, else SQLite
+    if fresh:
+        env["PREFECT_API_DATABASE_CONNECTION_URL"] = fresh[0]
+    log = home / "serve.log"
+    with open(log, "wb") as out:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "onboard.cli", "serve", "--port", str(port), "--sandbox-port", str(sandbox_port)],
+            cwd=REPO, env=env, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+            start_new_session=True,  # its own process group: the server and flow runs stop with it
+        )
+    api = f"http://127.0.0.1:{port}/api"
+    s = Served(ui=f"http://127.0.0.1:{port}", api=api, sandbox=f"http://127.0.0.1:{sandbox_port}", log=log)
+
+    def ready() -> bool:
+        if proc.poll() is not None:
+            raise AssertionError(f"onboard serve exited with {proc.returncode}:\n{s.log_tail()}")
+        try:
+            return httpx.get(f"{api}/deployments/name/onboard-client/new-client", timeout=2).status_code == 200
+        except httpx.HTTPError:
+            return False
+
+    try:
+        wait_for("onboard serve to serve new-client", ready, SERVE_START_TIMEOUT, s)
+        wait_for("the printed addresses", lambda: f"Prefect UI:  {s.ui}" in s.log_tail(100_000)
+                 and f"sandbox:     {s.sandbox}" in s.log_tail(100_000), 30, s)
+        yield s
+    finally:
+        for sig, grace in ((signal.SIGTERM, 20), (signal.SIGKILL, 10)):
+            try:
+                os.killpg(proc.pid, sig)
+            except ProcessLookupError:
+                break
+            try:
+                proc.wait(timeout=grace)
+                time.sleep(0.5)  # children of the group (server, flow runs) end with it
+            except subprocess.TimeoutExpired:
+                continue
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)  # anything of the group still there
+        except ProcessLookupError:
+            pass
+        if fresh:
+            fresh[1]()
+
+
+# ------------------------------------------------------------------------------ the browser
+
+
+@pytest.fixture
+def page(served):
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True)
+        context = browser.new_context(viewport={"width": 1400, "height": 1000})
+        context.set_default_timeout(30_000)
+        yield context.new_page()
+        context.close()
+        browser.close()
+
+
+@contextmanager
+def step(page, name: str, served: Served):
+    """A named step of the test; on failure a screenshot and accessibility tree of the page in /tmp."""
+    try:
+        yield
+    except BaseException:
+        stem = f"/tmp/onboard-e2e-{time.strftime('%H%M%S')}-{re.sub(r'[^a-z0-9]+', '-', name.lower())}"
+        try:
+            page.screenshot(path=f"{stem}.png", full_page=True)
+            Path(f"{stem}.aria.txt").write_text(f"{page.url}\n{page.locator('body').aria_snapshot()}")
+            Path(f"{stem}.serve.log").write_text(served.log_tail(200_000))
+            print(f"\n[e2e] step '{name}' failed; see {stem}.png, {stem}.aria.txt, {stem}.serve.log")
+        except Exception as exc:  # noqa: BLE001 — the browser may be what failed
+            print(f"\n[e2e] step '{name}' failed; no screenshot ({exc})")
+        raise
+
+
+def choose(page, select_button: str, *options: str) -> None:
+    """A dropdown of the parameter form (an enum, or an array of enums): open it, pick each option, close.
+
+    The form re-renders (and reorders its fields) as values change, which now and then swallows the
+    click that opens a dropdown: reopen until the option can be picked."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    for option in options:
+        for _ in range(5):
+            if not page.get_by_role("listbox").is_visible():
+                page.get_by_role("button", name=select_button).click()
+            try:
+                page.get_by_role("option", name=option, exact=True).click(timeout=3_000)
+                break
+            except PlaywrightTimeout:
+                page.keyboard.press("Escape")
+        else:
+            raise AssertionError(f"could not pick {option!r} in {select_button!r}")
+    page.keyboard.press("Escape")
+
+
+# ------------------------------------------------------------------------------ the test
+
+
+def test_staff_start_a_new_client_and_answer_the_first_approval_in_the_ui(served, page):
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+    from playwright.sync_api import expect
+
+    from onboard.actors import ClientActor
+    from onboard.demo import INTAKE_ANSWERS
+
+    tag = uuid.uuid4().hex[:8]
+    company, email = f"Kgosi {tag} Outfitters", f"lerato@kgosi-{tag}.example"
+    notes = {"Expectations": f"A marketing engine they can run themselves ({tag})",
+             "Deliverables": "Strategy, 90-day marketing plan", "Deadlines": "Board meeting in 8 weeks",
+             "Pain Points (Optional)": "Flat online sales"}
+    client = ClientActor(served.sandbox, email, INTAKE_ANSWERS, say=lambda m: None).start()  # the client's side
+    try:
+        with step(page, "open the new-client deployment", served):
+            page.goto(served.ui)  # the printed address: the UI's dashboard
+            page.get_by_role("link", name="Deployments", exact=True).click()
+            page.get_by_role("link", name="new-client", exact=True).click()
+            expect(page.get_by_role("navigation", name="breadcrumb")).to_contain_text("new-client")
+
+        with step(page, "fill in the new-client form", served):
+            page.get_by_role("button", name="Run", exact=True).click()
+            page.get_by_role("menuitem", name="Custom run").click()
+            expect(page.get_by_role("heading", name="Parameters")).to_be_visible()
+            page.get_by_role("textbox", name="Company Name").fill(company)
+            page.get_by_role("textbox", name="Contact Person").fill("Lerato Kgosi")
+            page.get_by_role("textbox", name="Contact Title").fill("Managing Director")
+            page.get_by_role("textbox", name="Phone", exact=True).fill("+27 82 555 0123")
+            page.get_by_role("textbox", name="Email", exact=True).fill(email)
+            page.get_by_role("textbox", name="Website").fill(f"https://www.kgosi-{tag}.example")
+            choose(page, "Select LeadSource", "referral")
+            page.get_by_role("spinbutton", name="Budget").fill("150000")
+            choose(page, "Select Industry", "retail")
+            choose(page, "Select Service", "business_strategy", "marketing")
+            page.get_by_role("spinbutton", name="Timeline Weeks").fill("12")
+            choose(page, "Select CommunicationStyle", "slack")
+            page.get_by_role("textbox", name="Notes (Optional)").fill("Entered in the UI by the e2e test")
+
+        with step(page, "start the run", served):
+            page.get_by_role("button", name="Submit").click()
+            expect(page.get_by_text("scheduled to start now")).to_be_visible()
+            try:  # the toast's link to the new run
+                page.get_by_role("link", name="View run").click(timeout=10_000)
+                page.wait_for_url(re.compile(r"/runs/flow-run/[0-9a-f-]{36}"))
+            except PlaywrightTimeout:  # the toast went before the click: the run from the API, its page by URL
+                mine = [r for r in served.flow_runs() if (r["parameters"].get("client") or {}).get("email") == email]
+                assert mine, "no flow run with the client entered in the form"
+                page.goto(f"{served.ui}/v2/runs/flow-run/{mine[0]['id']}")
+            run_id = re.search(r"/flow-run/([0-9a-f-]{36})", page.url).group(1)
+            entered = {k: v for k, v in served.flow_run(run_id)["parameters"]["client"].items() if v not in (None, "")}
+            assert entered == {
+                "company_name": company, "contact_person": "Lerato Kgosi", "contact_title": "Managing Director",
+                "phone": "+27 82 555 0123", "email": email, "website": f"https://www.kgosi-{tag}.example",
+                "source_of_lead": "referral", "budget": 150000, "industry": "retail",
+                "requested_services": ["business_strategy", "marketing"], "timeline_weeks": 12,
+                "preferred_communication": "slack", "notes": "Entered in the UI by the e2e test"}
+
+        def paused_child(key: str) -> dict[str, Any] | None:
+            parent = served.flow_run(run_id)["state"]["type"]
+            if parent in ("FAILED", "CRASHED", "CANCELLED", "COMPLETED"):
+                raise AssertionError(f"the run ended {parent} before '{key}':\n{served.log_tail()}")
+            children = served.flow_runs(parent_flow_run_id={"any_": [run_id]})
+            return next((c for c in children if c["state"]["type"] == "PAUSED"
+                         and c["state"]["state_details"].get("pause_key") == key), None)
+
+        with step(page, "the run pauses for the discovery call notes", served):
+            phase1 = wait_for("the pause for the discovery call notes (after the intake form)",
+                              lambda: paused_child("discovery-call-notes-0"), STEP_TIMEOUT, served)
+
+        with step(page, "open the paused run from the run's page", served):
+            page.reload()
+            page.get_by_role("tab", name="Subflow Runs").click()
+            row = page.get_by_role("listitem").filter(has_text="Paused").filter(
+                has=page.locator(f'a[href$="/runs/flow-run/{phase1["id"]}"]'))
+            expect(row).to_be_visible()
+            row.locator(f'a[href$="/runs/flow-run/{phase1["id"]}"]').click()
+            page.wait_for_url(re.compile(phase1["id"]))
+            expect(page.get_by_role("main").get_by_text("Paused", exact=True).first).to_be_visible()
+
+        with step(page, "answer the approval form", served):
+            page.get_by_role("main").get_by_role("button", name="Open menu").first.click()
+            page.get_by_role("menuitem", name="Resume").click()
+            dialog = page.get_by_role("dialog", name="Resume Flow Run")
+            for label, text in notes.items():
+                dialog.get_by_role("textbox", name=label, exact=True).fill(text)
+            dialog.get_by_role("button", name="Resume", exact=True).click()
+            expect(page.get_by_text("Flow run resumed")).to_be_visible()
+            expect(dialog).to_be_hidden()
+
+        with step(page, "the run moves on", served):
+            def answered() -> bool:
+                state = served.flow_run(phase1["id"])["state"]
+                return not (state["type"] == "PAUSED"
+                            and state["state_details"].get("pause_key") == "discovery-call-notes-0")
+
+            wait_for("the discovery-notes pause to end", answered, 30, served)
+            wait_for("the next approval (solution design, phase 2)",
+                     lambda: paused_child("solution-design-0"), STEP_TIMEOUT, served)
+            hub = httpx.get(f"{served.sandbox}/_sandbox/state", timeout=30).json()["hubspot"]
+            bodies = [n["properties"].get("hs_note_body") or "" for n in hub.get("object:notes", [])]
+            assert any(notes["Expectations"] in b for b in bodies), "the typed notes are not on the HubSpot note"
+            page.reload()
+            expect(page.get_by_role("main").get_by_text("Completed", exact=True).first).to_be_visible()
+    finally:
+        client.stop()
