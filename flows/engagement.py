@@ -15,6 +15,7 @@ from prefect import flow, get_run_logger
 from onboard.runtime import Runtime, build_runtime
 from onboard.timeline import Action, next_action, replan
 from tasks import crm, engagement
+from tasks.crm import COMPANY_PROPERTIES
 
 from .followups import (
     DONE,
@@ -138,6 +139,8 @@ def engagement_sweep(as_of: date | None = None) -> dict:
     rt = build_runtime()
     log = get_run_logger()
     as_of = as_of or rt.now().astimezone(rt.profile.tz).date()
+    # the search filters on custom properties a fresh account does not have yet
+    engagement.ensure_engagement_properties(rt.clients.hubspot, list(COMPANY_PROPERTIES))
     due = engagement.companies_due(rt.clients.hubspot, as_of)
     log.info("%s: %d client(s) with an action due", as_of, len(due))
     results, failed = [], []

@@ -8,11 +8,20 @@ from pathlib import Path
 from prefect import flow, get_run_logger
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 
+from integrations.errors import InvalidInput
 from integrations.hubspot import HubSpotCRM, Record
-from onboard.kpi import ClientOutcome, KpiReport, KpiTargets, compute_kpis, funnel, kpi_table, render_chart, weekly_trend
+from onboard.kpi import (
+    ClientOutcome,
+    KpiReport,
+    KpiTargets,
+    compute_kpis,
+    funnel,
+    kpi_table,
+    render_chart,
+    weekly_trend,
+)
 from onboard.runtime import build_runtime
 from tasks import engagement
-
 
 
 def targets_from(rules) -> KpiTargets:
@@ -59,7 +68,10 @@ def client_outcomes(hub: HubSpotCRM, domains: set[str] | None = None, fetch=None
     """Every onboarding lead's outcome: companies with a specialist assigned (every captured lead gets one).
 
     ``domains`` limits it to some clients; ``fetch`` replaces the task (``onboard kpi`` runs without Prefect)."""
-    companies = (fetch or engagement.companies_with)(hub, "specialist_email")
+    try:
+        companies = (fetch or engagement.companies_with)(hub, "specialist_email")
+    except InvalidInput:  # the onboarding properties do not exist yet: no client was ever onboarded
+        return []
     return [o for c in companies if (domains is None or c.properties.get("domain") in domains)
             and (o := outcome_of(c))]
 

@@ -105,7 +105,10 @@ def run_demo(state: Path | None, as_json: bool, client_file: Path = SAMPLE_CLIEN
     with SandboxServer(SandboxConfig(state=state, team=sandbox_team())) as sandbox:
         os.environ["ONBOARD_SANDBOX_URL"] = sandbox.root
         say(f"sandbox at {sandbox.root} (state: {state or 'in memory'}); starting Prefect …")
-        from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
+        from prefect.settings import (
+            PREFECT_FLOWS_HEARTBEAT_FREQUENCY,
+            temporary_settings,
+        )
 
         from flows.onboarding import onboard_client
 

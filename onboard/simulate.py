@@ -255,35 +255,9 @@ def print_result(r: SimResult) -> None:
     console.print(f"churned: {', '.join(churned) or 'none'}   seconds: {r.seconds}")
 
 
-def _fresh_postgres() -> tuple[str, Any] | None:
-    """A fresh database on a local Postgres (much faster Prefect than SQLite), or None."""
-    url = os.environ.get("ONBOARD_SIM_POSTGRES", "postgresql://postgres@127.0.0.1:5432/postgres")
-    try:
-        import asyncio
-        import uuid
-
-        import asyncpg
-    except ImportError:
-        return None
-    name = f"onboard_sim_{uuid.uuid4().hex[:10]}"
-
-    async def admin(sql: str) -> None:
-        conn = await asyncpg.connect(url, timeout=3)
-        try:
-            await conn.execute(sql)
-        finally:
-            await conn.close()
-
-    try:
-        asyncio.run(admin(f'CREATE DATABASE "{name}"'))
-    except Exception:  # noqa: BLE001 - no Postgres here: SQLite it is
-        return None
-    base = url.rsplit("/", 1)[0].replace("postgresql://", "postgresql+asyncpg://", 1)
-    return f"{base}/{name}", lambda: asyncio.run(admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-
-
 def main(clients: int, days: int, seed: int, as_json: bool) -> int:
     from .demo import prefect_env, start_prefect
+    from .prefect_db import LOCAL, fresh_postgres_database
 
     home = Path(tempfile.mkdtemp(prefix="onboard-sim-"))
     prefect_env(home)
@@ -291,7 +265,7 @@ def main(clients: int, days: int, seed: int, as_json: bool) -> int:
     os.environ.setdefault("ONBOARD_POLL_SECONDS", "0.3")
     drop = lambda: None  # noqa: E731
     if "PREFECT_API_URL" not in os.environ and "PREFECT_API_DATABASE_CONNECTION_URL" not in os.environ:
-        fresh = _fresh_postgres()
+        fresh = fresh_postgres_database(os.environ.get("ONBOARD_SIM_POSTGRES", LOCAL), prefix="onboard_sim")
         if fresh:
             os.environ["PREFECT_API_DATABASE_CONNECTION_URL"], drop = fresh
     say = (lambda m: None) if as_json else (lambda m: print(m, flush=True))

@@ -9,38 +9,16 @@ from __future__ import annotations
 
 import os
 import tempfile
-import uuid
 from contextlib import contextmanager
 from pathlib import Path
+
+from onboard.prefect_db import fresh_postgres_database
 
 POSTGRES = os.environ.get("ONBOARD_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/postgres")
 
 
-def _fresh_postgres_database() -> tuple[str, callable] | None:
-    """A new empty database and a function that drops it; None when Postgres is not reachable."""
-    if POSTGRES.lower() in ("", "off", "none"):
-        return None
-    try:
-        import asyncio
-
-        import asyncpg
-    except ImportError:
-        return None
-    name = f"onboard_test_{uuid.uuid4().hex[:10]}"
-
-    async def admin(sql: str) -> None:
-        conn = await asyncpg.connect(POSTGRES, timeout=3)
-        try:
-            await conn.execute(sql)
-        finally:
-            await conn.close()
-
-    try:
-        asyncio.run(admin(f'CREATE DATABASE "{name}"'))
-    except Exception:
-        return None
-    base = POSTGRES.rsplit("/", 1)[0].replace("postgresql://", "postgresql+asyncpg://", 1)
-    return f"{base}/{name}", lambda: asyncio.run(admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+def _fresh_postgres_database():
+    return fresh_postgres_database(POSTGRES, prefix="onboard_test")
 
 
 @contextmanager

@@ -12,7 +12,20 @@ from email.parser import BytesParser
 from email.policy import HTTP
 from typing import Any
 
-from .backend import ALNUM, URLSAFE, Api, apply_fields, bad_request, gerror, make_id, paginate, page_size, parse_fields, public, rfc3339
+from .backend import (
+    ALNUM,
+    URLSAFE,
+    Api,
+    apply_fields,
+    bad_request,
+    gerror,
+    make_id,
+    page_size,
+    paginate,
+    parse_fields,
+    public,
+    rfc3339,
+)
 
 FOLDER = "application/vnd.google-apps.folder"
 DOC = "application/vnd.google-apps.document"

@@ -15,7 +15,7 @@ from email.policy import SMTP, default
 from email.utils import format_datetime, getaddresses
 from typing import Any
 
-from .backend import HEX, Api, bad_request, gerror, make_id, paginate, page_size
+from .backend import HEX, Api, bad_request, gerror, make_id, page_size, paginate
 
 
 def b64url(data: bytes) -> str:

@@ -13,8 +13,8 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
-from ..vendor import SandboxContext, VendorError
 from ..store import VendorStore
+from ..vendor import SandboxContext, VendorError
 
 # objectType path names -> HubSpot object type ids [doc: developers.hubspot.com/docs/api/crm/understanding-the-crm]
 TYPE_IDS = {"contacts": "0-1", "companies": "0-2", "deals": "0-3", "line_items": "0-8", "notes": "0-46"}
