@@ -290,7 +290,6 @@ def run_halfway_feedback(rt: Runtime, e: Engagement, as_of: date, key: str | Non
     status = e.get("survey_status")
     if status in ("answered", "expired"):
         return DONE
-    hub = rt.clients.hubspot
     form_id, sent = e.get("survey_form_id"), e.day("survey_sent_date")
     if not form_id:
         form = engagement.create_form(rt.clients.forms, f"Halfway feedback — {e.client.company_name}", SURVEY_QUESTIONS)
