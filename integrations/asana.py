@@ -20,14 +20,7 @@ from asana.rest import ApiException
 from urllib3.util.retry import Retry
 
 from . import retry
-from .errors import (
-    Conflict,
-    IntegrationError,
-    InvalidInput,
-    NotFound,
-    RateLimited,
-    Transient,
-)
+from .errors import Conflict, IntegrationError, InvalidInput, NotFound, RateLimited, Transient
 
 VENDOR = "asana"
 TIMEOUT = 30.0  # seconds per HTTP request

@@ -33,14 +33,7 @@ from googleapiclient.errors import HttpError
 from googleapiclient.http import MediaInMemoryUpload, build_http
 
 from . import retry
-from .errors import (
-    Conflict,
-    IntegrationError,
-    InvalidInput,
-    NotFound,
-    RateLimited,
-    Transient,
-)
+from .errors import Conflict, IntegrationError, InvalidInput, NotFound, RateLimited, Transient
 
 T = TypeVar("T")
 VENDOR = "google"

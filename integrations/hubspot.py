@@ -22,14 +22,7 @@ from hubspot import HubSpot
 from urllib3.util.retry import Retry
 
 from . import retry
-from .errors import (
-    Conflict,
-    IntegrationError,
-    InvalidInput,
-    NotFound,
-    RateLimited,
-    Transient,
-)
+from .errors import Conflict, IntegrationError, InvalidInput, NotFound, RateLimited, Transient
 
 T = TypeVar("T")
 VENDOR = "hubspot"

@@ -20,14 +20,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from . import retry
-from .errors import (
-    Conflict,
-    IntegrationError,
-    InvalidInput,
-    NotFound,
-    RateLimited,
-    Transient,
-)
+from .errors import Conflict, IntegrationError, InvalidInput, NotFound, RateLimited, Transient
 
 VENDOR = "slack"
 T = TypeVar("T")

@@ -28,14 +28,7 @@ from zoomus import ZoomClient
 from zoomus.client import OAUTH_URI
 
 from . import retry
-from .errors import (
-    Conflict,
-    IntegrationError,
-    InvalidInput,
-    NotFound,
-    RateLimited,
-    Transient,
-)
+from .errors import Conflict, IntegrationError, InvalidInput, NotFound, RateLimited, Transient
 
 log = logging.getLogger(__name__)
 

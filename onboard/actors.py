@@ -12,11 +12,7 @@ from typing import Any
 
 import httpx
 from prefect.client.orchestration import get_client
-from prefect.client.schemas.filters import (
-    FlowRunFilter,
-    FlowRunFilterState,
-    FlowRunFilterStateType,
-)
+from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterState, FlowRunFilterStateType
 from prefect.client.schemas.objects import StateType
 from prefect.flow_runs import resume_flow_run
 
@@ -24,8 +20,30 @@ from prefect.flow_runs import resume_flow_run
 Policy = Callable[[str], tuple[dict[str, Any], str] | None]
 
 
+class _Background:
+    """start()/stop() for an actor whose ``_run`` loops until ``_stop`` is set. The thread runs in a
+    copy of the caller's context, so the caller's Prefect settings (API URL) carry into it."""
+
+    _stop: threading.Event
+    _thread: threading.Thread | None
+
+    def start(self):
+        ctx = contextvars.copy_context()
+        self._thread = threading.Thread(target=ctx.run, args=(self._run,), name=type(self).__name__, daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread:
+            self._thread.join(timeout=10)
+
+    def _run(self) -> None:
+        raise NotImplementedError
+
+
 @dataclass
-class Staff:
+class Staff(_Background):
     """Answers paused runs' forms through the Prefect API, as a colleague would in the UI."""
 
     policy: Policy
@@ -35,16 +53,8 @@ class Staff:
     _stop: threading.Event = field(default_factory=threading.Event)
     _thread: threading.Thread | None = None
 
-    def start(self) -> Staff:
-        ctx = contextvars.copy_context()  # the caller's Prefect settings (API URL) carry into the thread
-        self._thread = threading.Thread(target=lambda: ctx.run(asyncio.run, self._loop()), name="staff", daemon=True)
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self._stop.set()
-        if self._thread:
-            self._thread.join(timeout=10)
+    def _run(self) -> None:
+        asyncio.run(self._loop())
 
     async def _loop(self) -> None:
         done: set[tuple[str, str]] = set()
@@ -67,7 +77,7 @@ class Staff:
 
 
 @dataclass
-class ClientActor:
+class ClientActor(_Background):
     """Does what the client does: answers intake forms and accepts invites, via /_sandbox routes."""
 
     sandbox_root: str
@@ -79,17 +89,7 @@ class ClientActor:
     _stop: threading.Event = field(default_factory=threading.Event)
     _thread: threading.Thread | None = None
 
-    def start(self) -> ClientActor:
-        self._thread = threading.Thread(target=self._loop, name="client", daemon=True)
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self._stop.set()
-        if self._thread:
-            self._thread.join(timeout=10)
-
-    def _loop(self) -> None:
+    def _run(self) -> None:
         answered_forms: set[str] = set()
         accepted: set[str] = set()
         with httpx.Client(base_url=self.sandbox_root, timeout=30) as http:

@@ -6,13 +6,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Literal
 
-from pydantic import (
-    BaseModel,
-    ConfigDict,
-    EmailStr,
-    Field,
-    model_validator,
-)
+from pydantic import BaseModel, ConfigDict, EmailStr, Field, model_validator
 
 from .config_files import load_yaml_model
 from .models import Industry, NewClient, Service

@@ -28,13 +28,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Literal
 
-from pydantic import (
-    AwareDatetime,
-    BaseModel,
-    ConfigDict,
-    Field,
-    model_validator,
-)
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
 from .config_files import load_yaml_model
 

@@ -7,13 +7,7 @@ import yaml
 from pydantic import SecretStr
 
 from onboard.profile import ProfileError, Role, load_profile
-from onboard.settings import (
-    CREDENTIALS,
-    REPO,
-    MissingCredentials,
-    Settings,
-    live_credentials,
-)
+from onboard.settings import CREDENTIALS, REPO, MissingCredentials, Settings, live_credentials
 
 PROFILE = REPO / "config" / "company.yaml"
 

@@ -8,13 +8,7 @@ import pytest
 
 from flows.proposal import proposal_and_agreement
 from onboard.outcomes import Outcome
-from tests.flows.conftest import (
-    contract_signed,
-    lead_for,
-    new_client,
-    running_staff,
-    solution,
-)
+from tests.flows.conftest import contract_signed, lead_for, new_client, running_staff, solution
 
 CHANGES = ["Add a monthly KPI dashboard", "Split payment into 3 instalments"]
 

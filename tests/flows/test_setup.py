@@ -16,14 +16,7 @@ from onboard.plan import expand_plan
 from onboard.profile import Role
 from onboard.settings import REPO
 from tasks import chat
-from tests.flows.conftest import (
-    KICKOFF,
-    View,
-    agreement_for,
-    lead_for,
-    new_client,
-    running_staff,
-)
+from tests.flows.conftest import KICKOFF, View, agreement_for, lead_for, new_client, running_staff
 
 TAG = uuid.uuid4().hex[:6]
 # unicode, punctuation and well over 80 characters; its client-id prefix is ZUBG

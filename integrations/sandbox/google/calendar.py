@@ -14,18 +14,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from dateutil import rrule
 
-from .backend import (
-    BASE32HEX,
-    Api,
-    bad_request,
-    gerror,
-    make_id,
-    page_size,
-    paginate,
-    parse_time,
-    public,
-    rfc3339,
-)
+from .backend import BASE32HEX, Api, bad_request, gerror, make_id, page_size, paginate, parse_time, public, rfc3339
 
 WRITABLE = {"summary", "description", "location", "start", "end", "attendees", "recurrence", "conferenceData",
             "status", "transparency", "visibility", "reminders", "colorId", "guestsCanModify",

@@ -11,19 +11,7 @@ import re
 from typing import Any
 
 from ..vendor import VendorError
-from .backend import (
-    ALNUM,
-    HEX,
-    URLSAFE,
-    Api,
-    error_body,
-    make_id,
-    page_size,
-    paginate,
-    parse_time,
-    public,
-    rfc3339,
-)
+from .backend import ALNUM, HEX, URLSAFE, Api, error_body, make_id, page_size, paginate, parse_time, public, rfc3339
 
 CHOICE_TYPES = ("RADIO", "CHECKBOX", "DROP_DOWN")
 KINDS = ("textQuestion", "choiceQuestion", "scaleQuestion", "dateQuestion", "timeQuestion",

@@ -18,15 +18,7 @@ from pydantic import BaseModel
 
 from ..limits import Rule, Verdict
 from ..vendor import SandboxVendor, VendorError, html_table
-from .backend import (
-    GoogleBackend,
-    apply_fields,
-    bad_request,
-    error_body,
-    gerror,
-    parse_fields,
-    public,
-)
+from .backend import GoogleBackend, apply_fields, bad_request, error_body, gerror, parse_fields, public
 from .drive import LIST_DEFAULT, PERM_DEFAULT, PERM_LIST_DEFAULT, parse_multipart
 from .gmail import decode_raw
 

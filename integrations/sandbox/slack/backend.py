@@ -669,15 +669,23 @@ _BLOCK_TYPES = {
 }
 
 
-def _parse_blocks(raw: Any) -> list | None:
-    """``blocks`` as a JSON array (a string in form posts); Block Kit checked for the common errors."""
+def _json_field(raw: Any, error: str) -> Any:
+    """A JSON-valued argument: as sent in a JSON body, or a JSON string in a form post; None if absent."""
     if raw in (None, ""):
         return None
     if isinstance(raw, str):
         try:
-            raw = json.loads(raw)
+            return json.loads(raw)
         except ValueError:
-            raise slack_error("invalid_blocks_format") from None
+            raise slack_error(error) from None
+    return raw
+
+
+def _parse_blocks(raw: Any) -> list | None:
+    """``blocks`` as a JSON array (a string in form posts); Block Kit checked for the common errors."""
+    raw = _json_field(raw, "invalid_blocks_format")
+    if raw is None:
+        return None
     if not isinstance(raw, list):
         raise slack_error("invalid_blocks_format")
     if len(raw) > 50:
@@ -744,13 +752,9 @@ def _block_errors(block: Any, at: str) -> list[str]:
 
 def _parse_metadata(raw: Any) -> dict | None:
     """Message metadata ``{"event_type": str, "event_payload": {...}}`` (JSON string in forms)."""
-    if raw in (None, ""):
+    raw = _json_field(raw, "invalid_metadata_format")
+    if raw is None:
         return None
-    if isinstance(raw, str):
-        try:
-            raw = json.loads(raw)
-        except ValueError:
-            raise slack_error("invalid_metadata_format") from None
     if not isinstance(raw, dict) or not isinstance(raw.get("event_type"), str):
         raise slack_error("invalid_metadata_schema")
     if not isinstance(raw.get("event_payload", {}), dict):
