@@ -8,11 +8,14 @@ made from) and ``engagement_last_sweep``.
 
 from __future__ import annotations
 
+import contextvars
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from datetime import date
 
 from prefect import flow, get_run_logger
 
-from onboard.runtime import Runtime, build_runtime
+from onboard.runtime import Runtime, build_runtime, current_runtime, using_runtime
 from onboard.timeline import Action, next_action, replan
 from tasks import crm, engagement
 from tasks.crm import COMPANY_PROPERTIES
@@ -82,7 +85,7 @@ def plan_engagement(client_domain: str, as_of: date | None = None) -> dict:
     """SOP-A 4.1: the client's engagement timeline from its kick-off, start date and weeks, stored on HubSpot.
 
     Run after kick-off (the last step of the new-client run) and whenever the plan dates move."""
-    rt = build_runtime()
+    rt = current_runtime()
     as_of = as_of or rt.now().astimezone(rt.profile.tz).date()
     engagement.ensure_engagement_properties(rt.clients.hubspot, NEW_PROPERTIES)
     return plan_client(rt, load_engagement(rt, client_domain), as_of)
@@ -119,6 +122,27 @@ def sweep_client(rt: Runtime, e: Engagement, as_of: date) -> dict:
     return {"client": e.domain, "ran": ran, "pending": pending, "next_action": nxt.key if nxt else None}
 
 
+def sweep_clients(rt: Runtime, domains: list[str], as_of: date) -> list[tuple[str, dict | Exception]]:
+    """``sweep_client`` for each domain, ``settings.sweep_workers`` clients at a time, in due order.
+
+    Each worker thread builds its own vendor clients once (the Google SDK's transport is not
+    thread-safe) and runs in a copy of the sweep's context, so the follow-ups stay its subflows."""
+    local = threading.local()
+
+    def one(domain: str) -> dict | Exception:
+        if not hasattr(local, "rt"):
+            local.rt = rt if rt.settings.sweep_workers == 1 else build_runtime(rt.settings)
+        try:
+            with using_runtime(local.rt):
+                return sweep_client(local.rt, load_engagement(local.rt, domain), as_of)
+        except Exception as exc:  # noqa: BLE001 - reported per client by the caller
+            return exc
+
+    with ThreadPoolExecutor(max_workers=rt.settings.sweep_workers, thread_name_prefix="sweep") as pool:
+        futures = [pool.submit(contextvars.copy_context().run, one, d) for d in domains]
+        return [(d, f.result()) for d, f in zip(domains, futures, strict=True)]
+
+
 @flow(name="engagement-sweep", flow_run_name="engagement-sweep {as_of}", log_prints=True)
 def engagement_sweep(as_of: date | None = None) -> dict:
     """Daily: find the clients with an action due (HubSpot search on ``next_action_date <= as_of``)
@@ -144,13 +168,12 @@ def engagement_sweep(as_of: date | None = None) -> dict:
     due = engagement.companies_due(rt.clients.hubspot, as_of)
     log.info("%s: %d client(s) with an action due", as_of, len(due))
     results, failed = [], []
-    for company in due:
-        domain = company.properties.get("domain")
-        try:
-            results.append(sweep_client(rt, load_engagement(rt, domain), as_of))
-        except Exception as exc:  # noqa: BLE001 - one client's failure must not stop the others
-            log.exception("%s: sweep failed", domain)
-            failed.append(f"{domain}: {exc}")
+    for domain, outcome in sweep_clients(rt, [c.properties.get("domain") for c in due], as_of):
+        if isinstance(outcome, Exception):  # one client's failure must not stop the others
+            log.error("%s: sweep failed: %s", domain, outcome, exc_info=outcome)
+            failed.append(f"{domain}: {outcome}")
+        else:
+            results.append(outcome)
     summary = {"as_of": as_of.isoformat(), "clients": results, "failed": failed,
                "actions": sum(len(r.get("ran", [])) for r in results)}
     if failed:

@@ -27,7 +27,7 @@ from pydantic import Field
 from integrations.hubspot import Record
 from onboard.profile import Person, Role
 from onboard.rules import Wait
-from onboard.runtime import Runtime, build_runtime
+from onboard.runtime import Runtime, current_runtime
 from onboard.timeline import Action, ActionKind, EngagementRules, plan_timeline
 from tasks import chat, crm, documents, email, engagement, meetings
 
@@ -266,7 +266,7 @@ def run_check_in(rt: Runtime, e: Engagement, as_of: date, key: str | None = None
 @flow(name="check-in", flow_run_name="check-in {client_domain} {as_of}", log_prints=True)
 def check_in(client_domain: str, as_of: date, key: str | None = None) -> str:
     """SOP-A 4.1 / B4.1 / A5.3: the check-in meeting with a progress summary before it."""
-    rt = build_runtime()
+    rt = current_runtime()
     return run_check_in(rt, load_engagement(rt, client_domain), as_of, key)
 
 
@@ -356,7 +356,7 @@ def adjust(rt: Runtime, e: Engagement, as_of: date, score: int, answers: dict[st
 @flow(name="halfway-feedback", flow_run_name="halfway-feedback {client_domain} {as_of}", log_prints=True)
 def halfway_feedback(client_domain: str, as_of: date, key: str | None = None) -> str:
     """SOP-A 4.2-4.3 / B4.2: the feedback survey, the CSAT, and the adjustments it leads to."""
-    rt = build_runtime()
+    rt = current_runtime()
     return run_halfway_feedback(rt, load_engagement(rt, client_domain), as_of, key)
 
 
@@ -399,7 +399,7 @@ def run_monthly_report(rt: Runtime, e: Engagement, as_of: date, key: str | None 
 @flow(name="monthly-report", flow_run_name="monthly-report {client_domain} {as_of}", log_prints=True)
 def monthly_report(client_domain: str, as_of: date, key: str | None = None) -> str:
     """SOP-B 4.1: the monthly report."""
-    rt = build_runtime()
+    rt = current_runtime()
     return run_monthly_report(rt, load_engagement(rt, client_domain), as_of, key)
 
 
@@ -448,7 +448,7 @@ def run_quarterly_review(rt: Runtime, e: Engagement, as_of: date, key: str | Non
 @flow(name="quarterly-review", flow_run_name="quarterly-review {client_domain} {as_of}", log_prints=True)
 def quarterly_review(client_domain: str, as_of: date, key: str | None = None) -> str:
     """SOP-B 4.3: the quarterly business review."""
-    rt = build_runtime()
+    rt = current_runtime()
     return run_quarterly_review(rt, load_engagement(rt, client_domain), as_of, key)
 
 
@@ -483,7 +483,7 @@ def run_complete_onboarding(rt: Runtime, e: Engagement, as_of: date, key: str | 
 @flow(name="complete-onboarding", flow_run_name="complete-onboarding {client_domain} {as_of}", log_prints=True)
 def complete_onboarding(client_domain: str, as_of: date, key: str | None = None) -> str:
     """SOP-A 5.1: completion of onboarding and the hand-over to ongoing support."""
-    rt = build_runtime()
+    rt = current_runtime()
     return run_complete_onboarding(rt, load_engagement(rt, client_domain), as_of, key)
 
 
@@ -533,7 +533,7 @@ def run_request_testimonial(rt: Runtime, e: Engagement, as_of: date, key: str | 
 @flow(name="request-testimonial", flow_run_name="request-testimonial {client_domain} {as_of}", log_prints=True)
 def request_testimonial(client_domain: str, as_of: date, key: str | None = None) -> str:
     """SOP-A 5.2: the testimonial or review request."""
-    rt = build_runtime()
+    rt = current_runtime()
     return run_request_testimonial(rt, load_engagement(rt, client_domain), as_of, key)
 
 
@@ -575,7 +575,7 @@ def run_retention(rt: Runtime, e: Engagement, as_of: date, key: str | None = Non
 @flow(name="retention", flow_run_name="retention {client_domain} {as_of}", log_prints=True)
 def retention(client_domain: str, as_of: date, key: str | None = None) -> str:
     """SOP-A 5.4 / B KPI: retention offers by the rules in config/engagement.yaml, and the 90-day check."""
-    rt = build_runtime()
+    rt = current_runtime()
     return run_retention(rt, load_engagement(rt, client_domain), as_of, key)
 
 

@@ -55,6 +55,7 @@ def outcome_of(company: Record) -> ClientOutcome | None:
         client_id=p.get("client_id") or p.get("domain") or company.id,
         lead_captured_at=lead,
         qualified=True if qualification == "qualified" else False if qualification == "not_qualified" else None,
+        won_at=after_lead(_day(p.get("won_date"))),
         kickoff_at=after_lead(_day(p.get("kickoff_date"))),
         service_start=after_lead(_day(p.get("service_start_date"))),
         onboarding_completed_at=after_lead(_day(p.get("onboarding_completed_date"))),

@@ -10,7 +10,7 @@ from prefect.artifacts import create_markdown_artifact
 
 from onboard.models import NewClient
 from onboard.outcomes import OnboardingResult, Outcome
-from onboard.runtime import Journal, Runtime, build_runtime
+from onboard.runtime import Journal, Runtime, build_runtime, using_runtime
 
 from .contact import initial_contact
 from .engagement import plan_engagement
@@ -25,7 +25,8 @@ def onboard_client(client: NewClient) -> OnboardingResult:
     Every step is idempotent: running the same client again finds what exists and creates nothing twice."""
     rt = build_runtime()
     try:
-        return run_phases(client, rt)
+        with using_runtime(rt):
+            return run_phases(client, rt)
     finally:
         publish_journal(client, rt.journal)
 

@@ -150,6 +150,7 @@ def sign_contract(client: NewClient, rt: Runtime, lead: Lead, package: ServicePa
                                            f"Service agreement — {client.company_name} — SIGNED", record,
                                            client.domain, "contract-signed")
     crm.move_deal(hub, lead.deal_id, lead.pipeline_id, lead.stage_ids["won"])
+    crm.update_company(hub, lead.company_id, {"won_date": signed.signed_on.isoformat()})  # the funnel's "won"
     crm.add_note(hub, f"Contract signed by {signed.client_signatory} and {signed.provider_signatory} on "
                  f"{signed.signed_on}: {signed.signed_copy_url}", rt.now(), lead.owner_id, lead.ids(),
                  key=f"{client.domain}:contract-signed")

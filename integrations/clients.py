@@ -51,26 +51,39 @@ def build_clients(settings) -> Clients:
 
 
 def live_clients(settings) -> Clients:
-    """Clients for the real vendors, from credentials in the environment or Prefect Secret blocks."""
+    """Clients for the real vendors, from credentials in the environment or Prefect Secret blocks.
+
+    With ``settings.live_base_url`` every call goes to that vendor-compatible endpoint instead (the
+    sandbox or a staging proxy), with the same credentials and token exchanges: a rehearsal of live mode."""
     from onboard.settings import live_credentials
 
     creds = live_credentials(settings)
+    urls: dict[str, str | None] = dict.fromkeys(("hubspot", "asana", "slack", "zoom", "zoom-oauth"))
+    root_url = None
+    if settings.live_base_url is not None:
+        from .sandbox.server import sdk_urls
+
+        urls = sdk_urls(str(settings.live_base_url).rstrip("/"))
+        root_url = google.root_from_sandbox_urls(urls)
     g = google.connect(
         google.service_account_credentials(
             creds.google_service_account_json.get_secret_value(), subject=settings.google_delegated_user
-        )
+        ),
+        root_url=root_url,
     )
     return Clients(
-        hubspot=hubspot.connect(creds.hubspot_token.get_secret_value()),
-        asana=asana.connect(creds.asana_token.get_secret_value(), workspace_gid=settings.asana_workspace_gid),
+        hubspot=hubspot.connect(creds.hubspot_token.get_secret_value(), base_url=urls["hubspot"]),
+        asana=asana.connect(creds.asana_token.get_secret_value(), base_url=urls["asana"],
+                            workspace_gid=settings.asana_workspace_gid),
         drive=g.drive,
         forms=g.forms,
         gmail=g.gmail,
         calendar=g.calendar,
-        slack=slack.connect(creds.slack_bot_token.get_secret_value()),
+        slack=slack.connect(creds.slack_bot_token.get_secret_value(), base_url=urls["slack"]),
         zoom=zoom.connect(
             creds.zoom_account_id.get_secret_value(),
             creds.zoom_client_id.get_secret_value(),
             creds.zoom_client_secret.get_secret_value(),
+            base_url=urls["zoom"], oauth_url=urls["zoom-oauth"],
         ),
     )

@@ -374,6 +374,16 @@ class HubSpotCRM:
         return _pipeline(created)
 
     # ---------- properties
+    def ensure_properties(self, object_type: str, specs: Mapping[str, tuple[str, str, str]]) -> None:
+        """Every property of ``specs`` ({name: (label, type, field type)}) exists: one list call, then a
+        create for each one missing (instead of a read per property)."""
+        api = self._hs.crm.properties.core_api
+        have = {p.name for p in self._call(lambda: api.get_all(object_type, _request_timeout=TIMEOUT),
+                                           idempotent=True).results}
+        for name, (label, type_, field_type) in specs.items():
+            if name not in have:
+                self.ensure_property(object_type, name, label, type_, field_type)
+
     def ensure_property(self, object_type: str, name: str, label: str, type: str = "string",
                         field_type: str = "text", group: str = "", options: Sequence[tuple[str, str]] = ()) -> PropertyDef:
         """The property ``name``, created if absent (``options``: (label, value) pairs for enumerations)."""

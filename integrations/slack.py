@@ -218,8 +218,11 @@ class SlackChat:
 
         ``channel_or_user`` is a channel id or a user id (→ the bot's DM with them). With
         ``dedupe_key`` the message carries it as metadata and a re-run returns the earlier message
-        instead of posting twice (and the call becomes safe to retry after a 5xx)."""
-        kwargs: dict[str, Any] = {"text": text}
+        instead of posting twice (and the call becomes safe to retry after a 5xx).
+
+        ``text`` is mrkdwn without control sequences: ``&``, ``<`` and ``>`` are escaped as Slack asks,
+        so a client named ``<!channel>`` is printed, not a mention of everyone."""
+        kwargs: dict[str, Any] = {"text": escape(text)}
         if blocks is not None:
             kwargs["blocks"] = blocks
         if thread_ts:
@@ -278,6 +281,11 @@ _TRANSLIT = str.maketrans({
     "ß": "ss", "æ": "ae", "Æ": "ae", "œ": "oe", "Œ": "oe", "ø": "o", "Ø": "o", "đ": "d", "Đ": "d",
     "ł": "l", "Ł": "l", "þ": "th", "Þ": "th", "ð": "d", "ı": "i", "&": " and ", "@": " at ", "+": " plus ",
 })
+
+
+def escape(text: str) -> str:
+    """Slack's three escapes for message text (https://api.slack.com/reference/surfaces/formatting)."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 def _slug(text: str) -> str:

@@ -16,8 +16,9 @@ from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterState, Fl
 from prefect.client.schemas.objects import StateType
 from prefect.flow_runs import resume_flow_run
 
-# (answer, why) for a pause key such as "Discovery call notes-0"; None leaves the pause alone.
-Policy = Callable[[str], tuple[dict[str, Any], str] | None]
+# (answer, why) for a pause key such as "discovery-call-notes-0" in the flow run named e.g.
+# "phase 1 — Acme Corp" (several clients may wait at once); None leaves the pause alone.
+Policy = Callable[[str, str], tuple[dict[str, Any], str] | None]
 
 
 class _Background:
@@ -65,7 +66,7 @@ class Staff(_Background):
                     key = run.state.state_details.pause_key or ""
                     if (str(run.id), key) in done:
                         continue
-                    decision = self.policy(key)
+                    decision = self.policy(key, run.name)
                     if decision is None:
                         continue
                     answer, why = decision
@@ -94,7 +95,8 @@ class ClientActor(_Background):
         accepted: set[str] = set()
         with httpx.Client(base_url=self.sandbox_root, timeout=30) as http:
             while not self._stop.wait(self.poll):
-                google = http.get("/_sandbox/state").json()["google"]
+                google = http.get("/_sandbox/state", params={"vendor": "google", "kind": [
+                    "form", "form_response", "event"]}).json()["google"]
                 for form in google.get("form", []):
                     fid = form["formId"]
                     if fid in answered_forms or any(r.get("formId") == fid for r in google.get("form_response", [])):

@@ -31,7 +31,7 @@ def staff_policy(client: NewClient, package_key: str, revise_once: bool = True):
     """How the demo's staff answer each approval, and why (printed as they answer)."""
     asked: dict[str, int] = {}
 
-    def answer(pause_key: str) -> tuple[dict[str, Any], str] | None:
+    def answer(pause_key: str, run_name: str = "") -> tuple[dict[str, Any], str] | None:
         what = pause_key.rsplit("-", 1)[0]  # e.g. "discovery-call-notes" (see flows.waits.slug)
         asked[what] = asked.get(what, 0) + 1
         if what.startswith("discovery-call-notes"):

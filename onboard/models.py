@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import unicodedata
 from datetime import date
 from enum import StrEnum
 from urllib.parse import urlparse
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, HttpUrl, field_validator
+
+
+BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
 
 
 class LeadSource(StrEnum):
@@ -73,6 +77,18 @@ class NewClient(BaseModel):
     def _has_letters(cls, v: str) -> str:
         if not any(ch.isalpha() for ch in v):
             raise ValueError("must contain letters")
+        return v
+
+    @field_validator("company_name", "contact_person", "contact_title", "notes")
+    @classmethod
+    def _no_control_characters(cls, v: str, info) -> str:
+        # one-line fields end up in email subjects, file names and channel topics; direction overrides
+        # can make a name read differently from what it is ("Trojan Source")
+        allowed = "\n\t" if info.field_name == "notes" else ""
+        bad = next((ch for ch in v if (unicodedata.category(ch) == "Cc" and ch not in allowed) or ch in BIDI_CONTROLS),
+                   None)
+        if bad is not None:
+            raise ValueError(f"must not contain the control character U+{ord(bad):04X}")
         return v
 
     @property

@@ -1,4 +1,9 @@
-"""Client-facing texts from templates/ (Jinja2): a missing variable is an error, HTML is escaped."""
+"""Client-facing texts from templates/ (Jinja2): a missing variable is an error, HTML is escaped.
+
+The templates are files the business edits, so they render in Jinja2's sandbox: a template can
+format what it is given but cannot reach Python internals (``{{ ''.__class__.__mro__ }}`` and the
+like raise ``SecurityError``). Client data only ever enters as values, never as template source, so
+Jinja2 syntax typed into a form is printed literally."""
 
 from __future__ import annotations
 
@@ -6,7 +11,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from jinja2 import FileSystemLoader, StrictUndefined, select_autoescape
+from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 
 @dataclass(frozen=True)
@@ -17,7 +23,7 @@ class Rendered:
 
 class Renderer:
     def __init__(self, templates_dir: str | Path, **common: Any) -> None:
-        self.env = Environment(
+        self.env = ImmutableSandboxedEnvironment(
             loader=FileSystemLoader(str(templates_dir)),
             undefined=StrictUndefined,
             autoescape=select_autoescape(enabled_extensions=("html", "html.j2"), default_for_string=False),

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -77,3 +79,22 @@ class Runtime:
 def build_runtime(settings: Settings | None = None) -> Runtime:
     settings = settings or load_settings()
     return Runtime(settings, build_clients(settings))
+
+
+_CURRENT: ContextVar[Runtime | None] = ContextVar("onboard_runtime", default=None)
+
+
+@contextmanager
+def using_runtime(rt: Runtime) -> Iterator[Runtime]:
+    """Flows called inside this block (subflows run in the caller's context) reuse ``rt``."""
+    token = _CURRENT.set(rt)
+    try:
+        yield rt
+    finally:
+        _CURRENT.reset(token)
+
+
+def current_runtime() -> Runtime:
+    """The calling flow's runtime when this flow runs as its subflow (the sweep's follow-ups), else a
+    new one (the flow run alone or from a deployment): clients are built once per sweep, not per action."""
+    return _CURRENT.get() or build_runtime()

@@ -41,9 +41,13 @@ class Settings(BaseSettings):
     wait_hour_seconds: float = Field(3600.0, gt=0)
     poll_seconds: float = Field(30.0, gt=0, description="how often a wait checks for an answer")
     sandbox_url: AnyHttpUrl | None = None  # an already running sandbox (else the caller starts one)
+    # Clients the daily sweep follows up at once (each on its own thread and vendor clients).
+    sweep_workers: int = Field(4, ge=1, le=32)
 
     # Non-secret live settings.
     hubspot_portal_id: str = "0"  # for links to records in HubSpot's UI
+    # Live credentials against a vendor-compatible endpoint (the sandbox, a staging proxy): a rehearsal.
+    live_base_url: AnyHttpUrl | None = None
     asana_workspace_gid: str | None = None
     google_delegated_user: EmailStr | None = None  # the mailbox/calendar the service account acts as
 

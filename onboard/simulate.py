@@ -8,12 +8,17 @@ and when, how late Asana tasks get done, whether a testimonial comes back. The f
 
 from __future__ import annotations
 
+import atexit
+import contextvars
 import json
 import os
 import random
 import tempfile
 import time
 from collections import Counter, defaultdict
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
@@ -48,6 +53,7 @@ class Behaviour:
 @dataclass
 class SimResult:
     start: date
+    end: date  # the last simulated day: ``days`` after the latest service start
     days: int
     behaviours: list[Behaviour]
     done: list[tuple[str, str, str]] = field(default_factory=list)  # (day, client, action key)
@@ -80,28 +86,32 @@ def sample_clients(n: int, seed: int):
 
 def draw_behaviour(clients, days: int, seed: int) -> list[Behaviour]:
     rng = random.Random(seed * 7919 + 1)
+    churners = set(rng.sample(range(len(clients)), k=min(len(clients), max(1, round(0.1 * len(clients))))))
     out = []
-    for c in clients:
+    for i, c in enumerate(clients):
         answered = rng.random() < 0.85
         out.append(Behaviour(
             domain=c.domain, company_name=c.company_name, csat=rng.choice(CSAT_SPREAD),
             survey_delay_days=rng.choice((0, 0, 1, 3, 5)) if answered else None,
             task_lag_days=rng.choice((-3, -1, 0, 0, 2, 5, 12)),
-            churn_day=rng.randrange(20, max(21, days)) if rng.random() < 0.12 else None,
+            churn_day=rng.randrange(20, max(21, days)) if i in churners else None,  # about one in ten
             testimonial_delay_days=rng.choice((0, 2, 6)) if rng.random() < 0.7 else None))
     return out
 
 
-def staff_answers(current: dict[str, Any]):
-    """Staff for the onboarding runs (the current client's package) and the halfway adjustments."""
+def staff_answers(rules, clients) -> Any:
+    """Staff for the onboarding runs (each paused run answered for the client its name names, with
+    that client's package) and for the halfway adjustments."""
     from .demo import staff_policy
 
-    def answer(pause_key: str):
+    policies = {c.company_name: staff_policy(c, rules.suggest_package(c).key, revise_once=False) for c in clients}
+
+    def answer(pause_key: str, run_name: str = ""):
         what = pause_key.rsplit("-", 1)[0]
         if what.startswith("adjustments-after-feedback"):
             return {"shift_due_days": 0, "notes": "keep the plan; follow up on the feedback"}, "no change needed"
-        client = current.get("client")
-        return staff_policy(client, current["package"], revise_once=False)(pause_key) if client else None
+        name = max((n for n in policies if n in run_name), key=len, default=None)
+        return policies[name](pause_key) if name else None
 
     return answer
 
@@ -110,7 +120,8 @@ def act_as_clients(root: str, behaviours: list[Behaviour], start: date, day: dat
     """Today's client behaviour: tasks ticked off, survey and testimonial answers, churn."""
     from flows.followups import SURVEY_QUESTIONS, TESTIMONIAL_QUESTIONS
 
-    state = httpx.get(f"{root}/_sandbox/state", timeout=60).json()
+    state = httpx.get(f"{root}/_sandbox/state", timeout=60, params={
+        "vendor": ["google", "hubspot", "asana"], "kind": ["form_response", "object:companies", "task"]}).json()
     answered = {r["formId"] for r in state["google"].get("form_response", [])}
     companies = {c["properties"].get("domain"): c for c in state["hubspot"].get("object:companies", [])}
     tasks = state["asana"].get("task", [])
@@ -146,6 +157,9 @@ def act_as_clients(root: str, behaviours: list[Behaviour], start: date, day: dat
                         "answers": {titles[k]: v for k, v in answers.items()}}).raise_for_status()
 
 
+PLANNED = ("check_in", "post_project_check_in", "monthly_report", "quarterly_review", "retention_check")
+
+
 def planned_counts(rt, hub, domains: set[str], start: date, end: date) -> dict[str, int]:
     """What the timelines plan between ``start`` and ``end`` (for churned clients: until they churned)."""
     from flows.followups import load_engagement, timeline_for
@@ -155,18 +169,43 @@ def planned_counts(rt, hub, domains: set[str], start: date, end: date) -> dict[s
         e = load_engagement(rt, domain)
         stop = min(end, (e.day("churned_date") - timedelta(days=1)) if e.day("churned_date") else end)
         for a in timeline_for(rt, e):
-            if start <= a.due <= stop and a.kind.value in ("check_in", "monthly_report", "quarterly_review"):
+            if start <= a.due <= stop and a.kind.value in PLANNED:
                 counts[a.kind.value] += 1
     return dict(counts)
 
 
-def run_simulation(n: int, days: int, seed: int, sandbox_root: str, say=print) -> SimResult:
-    """Onboard ``n`` clients, then ``days`` days of sweeps; this process's Prefect settings are used."""
+def onboard_all(clients, workers: int, say, raise_errors: bool = True) -> dict[str, Any]:
+    """The new-client run for every client, ``workers`` at a time (each a flow run of its own):
+    {domain: OnboardingResult, or the exception the run ended with when not ``raise_errors``}."""
+    from flows.onboarding import onboard_client
+
+    t0 = time.perf_counter()
+    outcomes: dict[str, Any] = {}
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="onboard") as pool:
+        futures = {pool.submit(contextvars.copy_context().run, onboard_client, c): c for c in clients}
+        for i, f in enumerate(as_completed(futures), 1):
+            c = futures[f]
+            try:
+                outcomes[c.domain] = f.result()
+            except Exception as exc:
+                if raise_errors:
+                    raise
+                outcomes[c.domain] = exc
+            what = getattr(outcomes[c.domain], "outcome", None)
+            say(f"[{i}/{len(clients)}] {c.company_name}: {what.value if what else outcomes[c.domain]!r:.200} "
+                f"({time.perf_counter() - t0:.0f} s)")
+    return outcomes
+
+
+def run_simulation(n: int, days: int, seed: int, sandbox_root: str, say=print, workers: int = 4) -> SimResult:
+    """Onboard ``n`` clients, then day by day through the sweep until every client has had ``days``
+    days of service (so the 90-day retention check falls inside the run); this process's Prefect
+    settings are used."""
     from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
 
-    from flows.engagement import engagement_sweep, plan_engagement
+    from flows.engagement import engagement_sweep
+    from flows.followups import load_engagement
     from flows.kpi import client_outcomes, targets_from
-    from flows.onboarding import onboard_client
 
     from .actors import ClientActor, Staff
     from .demo import INTAKE_ANSWERS
@@ -177,24 +216,21 @@ def run_simulation(n: int, days: int, seed: int, sandbox_root: str, say=print) -
     start = rt.now().astimezone(rt.profile.tz).date()
     clients = sample_clients(n, seed)
     behaviours = draw_behaviour(clients, days, seed)
-    result = SimResult(start=start, days=days, behaviours=behaviours)
-    current: dict[str, Any] = {}
-    staff = Staff(staff_answers(current), say=lambda m: None, poll=0.2).start()
+    result = SimResult(start=start, end=start, days=days, behaviours=behaviours)
+    staff = Staff(staff_answers(rt.rules, clients), say=lambda m: None, poll=0.2).start()
     actor = ClientActor(sandbox_root, "clients@simulation.example", INTAKE_ANSWERS, say=lambda m: None, poll=0.2).start()
-    t0 = time.perf_counter()
+    weekly: dict[int, Counter] = defaultdict(Counter)
     try:
         with temporary_settings({PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}):
-            for i, client in enumerate(clients, 1):
-                current.update(client=client, package=rt.rules.suggest_package(client).key)
-                outcome = onboard_client(client)
-                current.clear()
-                plan_engagement(client.domain, start)
-                say(f"[{i}/{n}] {client.company_name}: {outcome.outcome.value} "
-                    f"({time.perf_counter() - t0:.0f} s)")
+            t0 = time.perf_counter()
+            onboard_all(clients, workers, say)
+            actor.stop()  # from here on the clients act through act_as_clients, day by day
             result.seconds["onboarding"] = round(time.perf_counter() - t0, 1)
+            starts = [load_engagement(rt, c.domain).day("service_start_date") for c in clients]
+            result.end = max([d for d in starts if d] or [start]) + timedelta(days=days)
+            say(f"following every client for {days} days of service: {start} .. {result.end}")
             t1 = time.perf_counter()
-            weekly: dict[int, Counter] = defaultdict(Counter)
-            for d in range(days + 1):
+            for d in range((result.end - start).days + 1):
                 day = start + timedelta(days=d)
                 act_as_clients(sandbox_root, behaviours, start, day, rt.clients.hubspot)
                 out = engagement_sweep(day)
@@ -203,34 +239,35 @@ def run_simulation(n: int, days: int, seed: int, sandbox_root: str, say=print) -
                     for key, status in r.get("ran", []):
                         if status == "done":
                             result.done.append((day.isoformat(), r["client"], key))
-                            kind = key.split(":", 1)[0]
-                            weekly[week][kind] += 1
-                if d % 7 == 6:
-                    say(f"week {week} ({day}): {dict(weekly[week]) or 'nothing due'}")
+                            weekly[week][key.split(":", 1)[0]] += 1
+                if d % 7 == 6 or day == result.end:
+                    say(f"week {week} ({day}): {dict(weekly[week]) or 'nothing due'} "
+                        f"({time.perf_counter() - t1:.0f} s)")
             result.seconds["sweeps"] = round(time.perf_counter() - t1, 1)
     finally:
         staff.stop()
         actor.stop()
-    end = start + timedelta(days=days)
     # surveys and testimonial requests: the date each went out, from the CRM
-    outcomes_companies = rt.clients.hubspot
     for b in behaviours:
-        from flows.followups import load_engagement
-
         e = load_engagement(rt, b.domain)
         for prop, kind in (("survey_sent_date", "survey"), ("testimonial_sent_date", "testimonial_request")):
             sent = e.day(prop)
-            if sent and sent <= end:
+            if sent and sent <= result.end:
                 weekly[(sent - start).days // 7 + 1][kind] += 1
     result.weekly = {w: dict(c) for w, c in sorted(weekly.items())}
-    result.planned = planned_counts(rt, outcomes_companies, {b.domain for b in behaviours}, start, end)
-    report = compute_kpis(client_outcomes(rt.clients.hubspot, {b.domain for b in behaviours}), targets_from(rt.settings.engagement), end)
+    domains = {b.domain for b in behaviours}
+    result.planned = planned_counts(rt, rt.clients.hubspot, domains, start, result.end)
+    report = compute_kpis(client_outcomes(rt.clients.hubspot, domains), targets_from(rt.settings.engagement),
+                          result.end)
     result.kpis = kpi_table(report)
     return result
 
 
-COLUMNS = ("check_in", "monthly_report", "quarterly_review", "survey", "testimonial_request",
-           "complete_onboarding", "retention_offer")
+COLUMNS = {  # timeline action kind (or "survey" / "testimonial_request": sent) -> column
+    "check_in": "check-ins", "post_project_check_in": "later check-ins", "monthly_report": "reports",
+    "quarterly_review": "QBRs", "survey": "surveys", "testimonial_request": "testimonial requests",
+    "complete_onboarding": "completions", "retention_offer": "retention offers", "retention_check": "90-day checks",
+}
 
 
 def print_result(r: SimResult) -> None:
@@ -238,12 +275,12 @@ def print_result(r: SimResult) -> None:
     from rich.table import Table
 
     console = Console()
-    kpis = Table("KPI", "value", "target", "met", "n", title=f"KPIs as of {r.start + timedelta(days=r.days)}")
+    kpis = Table("KPI", "value", "target", "met", "n", title=f"KPIs as of {r.end}")
     for row in r.kpis:
         kpis.add_row(row["kpi"], "n/a" if row["value"] is None else str(row["value"]), str(row["target"]),
                      str(row["met"]), str(row["n"]))
     console.print(kpis)
-    weeks = Table("week", *COLUMNS, title="What happened per week")
+    weeks = Table("week", *COLUMNS.values(), title="What happened per week")
     totals: Counter[str] = Counter()
     for w, counts in r.weekly.items():
         weeks.add_row(str(w), *(str(counts.get(c, 0)) for c in COLUMNS))
@@ -251,37 +288,42 @@ def print_result(r: SimResult) -> None:
     weeks.add_row("total", *(str(totals.get(c, 0)) for c in COLUMNS))
     weeks.add_row("planned", *(str(r.planned.get(c, "")) for c in COLUMNS))
     console.print(weeks)
-    churned = [b.company_name for b in r.behaviours if b.churn_day is not None and b.churn_day <= r.days]
+    churned = [b.company_name for b in r.behaviours if b.churn_day is not None and r.start + timedelta(days=b.churn_day) <= r.end]
     console.print(f"churned: {', '.join(churned) or 'none'}   seconds: {r.seconds}")
 
 
-def main(clients: int, days: int, seed: int, as_json: bool) -> int:
-    from .demo import prefect_env, start_prefect
-    from .prefect_db import LOCAL, fresh_postgres_database
-
-    home = Path(tempfile.mkdtemp(prefix="onboard-sim-"))
-    prefect_env(home)
-    os.environ.setdefault("ONBOARD_WAIT_HOUR_SECONDS", "1")
-    os.environ.setdefault("ONBOARD_POLL_SECONDS", "0.3")
-    drop = lambda: None  # noqa: E731
-    if "PREFECT_API_URL" not in os.environ and "PREFECT_API_DATABASE_CONNECTION_URL" not in os.environ:
-        fresh = fresh_postgres_database(os.environ.get("ONBOARD_SIM_POSTGRES", LOCAL), prefix="onboard_sim")
-        if fresh:
-            os.environ["PREFECT_API_DATABASE_CONNECTION_URL"], drop = fresh
-    say = (lambda m: None) if as_json else (lambda m: print(m, flush=True))
+@contextmanager
+def offline_stack(name: str, say=print, **sandbox_config: Any) -> Iterator[str]:
+    """A sandbox (``sandbox_config``: rate limits, faults, ...) and Prefect on a fresh Postgres database
+    when one is reachable (SQLite otherwise), with short waits; yields the sandbox's root URL."""
     from integrations.sandbox.app import SandboxConfig
     from integrations.sandbox.server import SandboxServer
 
     from .cli import sandbox_team
+    from .demo import prefect_env, start_prefect
+    from .prefect_db import LOCAL, fresh_postgres_database
 
-    try:
-        with SandboxServer(SandboxConfig(rate_limits="off", team=sandbox_team())) as sandbox:
-            os.environ["ONBOARD_SANDBOX_URL"] = sandbox.root
-            say(f"sandbox at {sandbox.root}; starting Prefect …")
-            start_prefect()
-            result = run_simulation(clients, days, seed, sandbox.root, say)
-    finally:
-        drop()
+    prefect_env(Path(tempfile.mkdtemp(prefix=f"onboard-{name}-")))
+    os.environ.setdefault("ONBOARD_WAIT_HOUR_SECONDS", "1")
+    os.environ.setdefault("ONBOARD_POLL_SECONDS", "0.3")
+    if "PREFECT_API_URL" not in os.environ and "PREFECT_API_DATABASE_CONNECTION_URL" not in os.environ:
+        fresh = fresh_postgres_database(os.environ.get("ONBOARD_SIM_POSTGRES", LOCAL), prefix=f"onboard_{name}")
+        if fresh:
+            os.environ["PREFECT_API_DATABASE_CONNECTION_URL"], drop = fresh
+            # atexit runs last-in first-out: registered before Prefect's own server registers its
+            # stop, the database is dropped only after that server is gone
+            atexit.register(drop)
+    with SandboxServer(SandboxConfig(team=sandbox_team(), **sandbox_config)) as sandbox:
+        os.environ["ONBOARD_SANDBOX_URL"] = sandbox.root
+        say(f"sandbox at {sandbox.root}; starting Prefect …")
+        start_prefect()
+        yield sandbox.root
+
+
+def main(clients: int, days: int, seed: int, as_json: bool) -> int:
+    say = (lambda m: None) if as_json else (lambda m: print(m, flush=True))
+    with offline_stack("sim", say, rate_limits="off") as root:
+        result = run_simulation(clients, days, seed, root, say)
     if as_json:
         print(json.dumps(asdict(result), indent=2, default=str))
     else:

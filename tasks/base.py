@@ -20,7 +20,7 @@ def _retryable(task, task_run, state) -> bool:
     return False
 
 
-def step(*sop: str, retries: int = 2):
+def step(*sop: str, retries: int = 4):
     """A task doing one side effect. Its run is tagged with the SOP step the flow is in
     (``flows.steps.sop_step``); a task that only ever serves one step may name it here too.
 
@@ -31,7 +31,9 @@ def step(*sop: str, retries: int = 2):
         tags=[f"sop:{s}" for s in sop],
         cache_policy=NO_CACHE,
         retries=retries,
-        retry_delay_seconds=[2, 10, 30][:retries] or 0,
+        # a create the vendor answered with a 5xx is not retried in the integration (it may have
+        # happened); the task's retry runs the whole find-or-create again, which is safe
+        retry_delay_seconds=[2, 10, 30, 60][:retries] or 0,
         retry_condition_fn=_retryable,
         log_prints=True,
     )

@@ -33,6 +33,7 @@ COMPANY_PROPERTIES: dict[str, tuple[str, str, str]] = {
     "service_package": ("Service package", "string", "text"),
     "asana_project_gid": ("Asana project", "string", "text"),
     "slack_channel_id": ("Slack channel", "string", "text"),
+    "won_date": ("Contract signed (deal won)", "date", "date"),
     "kickoff_date": ("Kick-off date", "date", "date"),
     "service_start_date": ("Service start date", "date", "date"),
     "project_weeks": ("Project length (weeks)", "number", "number"),
@@ -66,9 +67,8 @@ DEAL_KEY = "onboarding_key"
 @step()
 def prepare_crm(crm: HubSpotCRM, pipeline_label: str, stages: list[tuple[str, float, bool]]) -> Pipeline:
     """The custom properties and the onboarding pipeline exist (created once per account)."""
-    for name, (label, type_, field_type) in COMPANY_PROPERTIES.items():
-        crm.ensure_property("companies", name, label, type_, field_type)
-    crm.ensure_property("deals", DEAL_KEY, "Onboarding key", "string", "text")
+    crm.ensure_properties("companies", COMPANY_PROPERTIES)
+    crm.ensure_properties("deals", {DEAL_KEY: ("Onboarding key", "string", "text")})
     return crm.ensure_pipeline(pipeline_label, stages)
 
 

@@ -39,9 +39,7 @@ class Progress:
 @step("A2.2")
 def ensure_engagement_properties(crm: HubSpotCRM, names: list[str]) -> None:
     """The company properties the engagement keeps (accounts onboarded before they existed get them now)."""
-    for name in names:
-        label, type_, field_type = COMPANY_PROPERTIES[name]
-        crm.ensure_property("companies", name, label, type_, field_type)
+    crm.ensure_properties("companies", {name: COMPANY_PROPERTIES[name] for name in names})
 
 
 @step("A4.1")

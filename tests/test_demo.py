@@ -38,9 +38,16 @@ def demo_env():
         fresh[1]()
 
 
-def test_demo_onboards_the_sample_client_and_is_idempotent(tmp_path, demo_env):
-    state = tmp_path / "demo.db"
-    first = run_demo(state, demo_env)
+@pytest.fixture(scope="module")
+def clean_demo(tmp_path_factory, demo_env):
+    """One uninterrupted demo: its state file, its counts per vendor/kind, its summary."""
+    state = tmp_path_factory.mktemp("clean") / "demo.db"
+    summary = run_demo(state, demo_env)
+    return state, objects(state), summary
+
+
+def test_demo_onboards_the_sample_client_and_is_idempotent(clean_demo, demo_env):
+    state, _, first = clean_demo
     assert first["outcome"] == "onboarded" and first["client_id"] == "ACME-0001"
     assert set(first["seconds_per_phase"]) == {"phase 1", "phase 2", "phase 3"}
 
@@ -77,3 +84,53 @@ def test_demo_onboards_the_sample_client_and_is_idempotent(tmp_path, demo_env):
     second = run_demo(state, demo_env)
     assert second["outcome"] == "onboarded" and second["client_id"] == "ACME-0001"
     assert objects(state) == before  # no second record of any kind
+
+
+# ------------------------------------------------------------------ crash between two vendor calls
+
+# Kill points: the first record that shows the run is inside a phase (checked in the sandbox's state file).
+KILL_POINTS = {
+    "phase 1, after the deal": "SELECT count(*) FROM objects WHERE vendor='hubspot' AND kind='object:deals'",
+    "phase 3, after the Slack channel": "SELECT count(*) FROM objects WHERE vendor='slack' AND kind='channel' "
+                                        "AND data NOT LIKE '%\"name\": \"general\"%'",
+}
+
+
+def _count(state, sql: str) -> int:
+    try:
+        with sqlite3.connect(f"file:{state}?mode=ro", uri=True, timeout=5) as db:
+            return db.execute(sql).fetchone()[0]
+    except sqlite3.OperationalError:  # not created yet, or locked for a moment
+        return 0
+
+
+def kill_when(state, sql: str, env) -> None:
+    """Start the demo and kill it (and its Prefect server) with SIGKILL as soon as ``sql`` counts a row."""
+    import signal
+    import time
+
+    proc = subprocess.Popen([sys.executable, "-m", "onboard.cli", "demo", "--state", str(state), "--json"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env, start_new_session=True)
+    deadline = time.monotonic() + 600
+    try:
+        while _count(state, sql) == 0:
+            assert proc.poll() is None, "the demo ended before the kill point"
+            assert time.monotonic() < deadline, "kill point not reached"
+            time.sleep(0.05)
+    finally:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+
+
+@pytest.mark.parametrize("point", list(KILL_POINTS))
+def test_a_crashed_run_rerun_completes_with_no_duplicate(tmp_path, demo_env, clean_demo, point):
+    """SIGKILL mid-run, then the same client again: onboarded, and the sandbox holds exactly what one
+    uninterrupted run leaves (the reference: the clean run on a state of its own)."""
+    _, reference, _ = clean_demo
+    crashed = tmp_path / "crashed.db"
+    kill_when(crashed, KILL_POINTS[point], demo_env)
+    partial = objects(crashed)
+    assert partial != reference  # the kill really left the onboarding unfinished
+    again = run_demo(crashed, demo_env)
+    assert again["outcome"] == "onboarded" and again["client_id"] == "ACME-0001"
+    assert objects(crashed) == reference

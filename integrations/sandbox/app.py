@@ -6,9 +6,9 @@ import asyncio
 import html
 from datetime import timedelta
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
-from fastapi import FastAPI, Request
+from fastapi import FastAPI, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from pydantic import BaseModel, Field
 
@@ -121,19 +121,47 @@ def create_app(config: SandboxConfig | None = None) -> FastAPI:
                 response.headers.setdefault(k, val)
         return response
 
+    @app.middleware("http")
+    async def count_calls(request: Request, call_next):
+        """Every vendor call by vendor and status (GET /_sandbox/stats), for benchmarks and tests."""
+        response = await call_next(request)
+        vendor = vendor_for(request.url.path)
+        if vendor is not None:
+            ctx.calls[(vendor.name, response.status_code)] += 1
+        return response
+
+    @app.get("/_sandbox/stats")
+    def stats() -> dict:
+        """Calls per vendor (``calls``) and per vendor and status (``status``) since start or reset."""
+        calls: dict[str, int] = {}
+        status: dict[str, dict[str, int]] = {}
+        for (vendor, code), n in sorted(ctx.calls.items()):
+            calls[vendor] = calls.get(vendor, 0) + n
+            status.setdefault(vendor, {})[str(code)] = n
+        return {"calls": calls, "status": status, "total": sum(calls.values())}
+
+    @app.post("/_sandbox/stats/reset")
+    def reset_stats() -> dict:
+        ctx.calls.clear()
+        return {"ok": True}
+
     @app.exception_handler(VendorError)
     async def vendor_error(request: Request, exc: VendorError) -> Response:
         vendor = vendor_for(request.url.path)
         return vendor.error_response(exc) if vendor else exc.response()
 
     @app.get("/_sandbox/state")
-    def state() -> JSONResponse:
-        return JSONResponse({v.name: v.state() for v in vendors})
+    def state(vendor: Annotated[list[str] | None, Query()] = None,
+              kind: Annotated[list[str] | None, Query()] = None) -> JSONResponse:
+        """Everything, or only the given vendors / kinds (``?vendor=google&kind=form&kind=event``):
+        pollers ask for what they read, so a long simulation does not serialise every email each time."""
+        return JSONResponse({v.name: v.state(kind) for v in vendors if not vendor or v.name in vendor})
 
     @app.post("/_sandbox/reset")
     def reset() -> dict:
         ctx.store.reset()
         ctx.limiter.reset()
+        ctx.calls.clear()
         ctx.clock_offset = timedelta(0)
         for v in vendors:
             v.seed(team)

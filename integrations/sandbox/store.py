@@ -85,6 +85,15 @@ class Store:
             ).fetchall()
         return [json.loads(r[0]) for r in rows]
 
+    def list_prefix(self, vendor: str, kind: str, id_prefix: str) -> list[dict[str, Any]]:
+        """The objects of ``kind`` whose id starts with ``id_prefix`` (a range on the primary key)."""
+        with self._lock:
+            rows = self._conn.execute(
+                "SELECT data FROM objects WHERE vendor=? AND kind=? AND id >= ? AND id < ? ORDER BY seq",
+                (vendor, kind, id_prefix, id_prefix + "\U0010ffff"),
+            ).fetchall()
+        return [json.loads(r[0]) for r in rows]
+
     def kinds(self, vendor: str) -> list[str]:
         with self._lock:
             rows = self._conn.execute(
@@ -133,8 +142,11 @@ class VendorStore:
     def list(self, kind: str) -> list[dict[str, Any]]:
         return self.store.list(self.name, kind)
 
+    def list_prefix(self, kind: str, id_prefix: str) -> list[dict[str, Any]]:
+        return self.store.list_prefix(self.name, kind, id_prefix)
+
     def iter(self, kind: str) -> Iterator[dict[str, Any]]:
         return iter(self.list(kind))
 
-    def dump(self) -> dict[str, list[dict[str, Any]]]:
-        return {kind: self.list(kind) for kind in self.store.kinds(self.name)}
+    def dump(self, kinds: list[str] | None = None) -> dict[str, list[dict[str, Any]]]:
+        return {kind: self.list(kind) for kind in self.store.kinds(self.name) if not kinds or kind in kinds}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import html
 from abc import ABC, abstractmethod
+from collections import Counter
 from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar
@@ -39,6 +40,7 @@ class SandboxContext:
         self.limiter = limiter
         self.faults = faults
         self.clock_offset = timedelta(0)  # moved by POST /_sandbox/clock for simulations
+        self.calls: Counter[tuple[str, int]] = Counter()  # (vendor, status) -> calls answered
 
     def now(self) -> datetime:
         return datetime.now(UTC) + self.clock_offset
@@ -88,8 +90,8 @@ class SandboxVendor(ABC):
         """Headers the vendor adds to every answer about its limits (none by default)."""
         return {}
 
-    def state(self) -> dict[str, Any]:
-        return self.db.dump()
+    def state(self, kinds: list[str] | None = None) -> dict[str, Any]:
+        return self.db.dump(kinds)
 
     def html(self) -> str:
         """A readable section of the inspection page; by default one table per kind."""

@@ -103,7 +103,7 @@ def staff(prefect_api) -> Iterator[Callable[[dict[str, Any]], Staff]]:
     started: list[Staff] = []
 
     def start(answers: dict[str, Any]) -> Staff:
-        def policy(key: str):
+        def policy(key: str, run_name: str = ""):
             what = key.rsplit("-", 1)[0]
             hit = next((v for k, v in answers.items() if what.startswith(k)), None)
             return (hit, "test") if hit is not None else None

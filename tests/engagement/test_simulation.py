@@ -34,7 +34,7 @@ def own_sandbox(prefect_api):
 
 def test_small_simulation_matches_the_hand_computed_kpis(own_sandbox):
     r = run_simulation(CLIENTS, DAYS, SEED, own_sandbox.root, say=lambda m: None)
-    end = r.start + timedelta(days=DAYS)
+    end = r.end
     state = own_sandbox.state()["hubspot"]["object:companies"]
     props = {c["properties"]["domain"]: c["properties"] for c in state}
 
@@ -54,9 +54,11 @@ def test_small_simulation_matches_the_hand_computed_kpis(own_sandbox):
     assert csat["n"] == len(scores)
     assert csat["value"] == (round(100 * sum(s >= 4 for s in scores) / len(scores), 1) if scores else None)
     assert retention["value"] is None and retention["n"] == 0
-    # seed 10: two 8-week clients answer (CSAT 4 the day after, CSAT 2 the same day); the third
-    # (12 weeks) churns on day 27, before its midpoint -> 1 of 2 scores >= 4 = 50.0 %
-    assert sorted(scores) == [2, 4] and csat["value"] == 50.0
+    # seed 10: Umoya (CSAT 4) and Baobab (CSAT 5) answer the day after the survey goes out; Karoo, the
+    # one churner, leaves on day 34, before its midpoint -> 2 of 2 scores >= 4 = 100.0 %
+    assert sorted(scores) == [4, 5] and csat["value"] == 100.0
+    churners = [b for b in r.behaviours if b.churn_day is not None]
+    assert [props[b.domain]["onboarding_status"] for b in churners] == ["churned"]
 
     # what ran is what the timelines planned: every check-in and report, nothing twice
     totals: dict[str, int] = {}

@@ -97,12 +97,12 @@ def rt(make_runtime) -> Runtime:
 # ------------------------------------------------------------------------------------- simulated people
 
 
-def policy(answers: dict[str, Any]) -> Callable[[str], tuple[dict[str, Any], str] | None]:
+def policy(answers: dict[str, Any]) -> Callable[[str, str], tuple[dict[str, Any], str] | None]:
     """Staff answers by pause key: ``{"discovery-call-notes": {...}}`` answers every pause whose key
     (minus its reminder counter) starts with that prefix, the longest prefix winning; a None answer
     leaves that pause alone (the wait times out)."""
 
-    def answer(pause_key: str):
+    def answer(pause_key: str, run_name: str = ""):
         what = pause_key.rsplit("-", 1)[0]
         match = max((k for k in answers if what.startswith(k)), key=len, default=None)
         if match is None or answers[match] is None:

@@ -70,6 +70,9 @@ class GmailApi(Api):
             "_bcc": [str(b) for b in bcc],
             "_text": text,
             "_html": html,
+            # the headers searches read, kept parsed: q= scans every message, and re-parsing each one
+            # made a send (which first looks its Message-ID up) slower with every message stored
+            "_headers": {k.lower(): str(v) for k, v in msg.items()},
         }
         self.db.put("message", msg_id, row)
         return {"id": msg_id, "threadId": thread, "labelIds": ["SENT"]}
@@ -88,6 +91,8 @@ class GmailApi(Api):
         return message_from_bytes(decode_raw(row["_raw"]), policy=default)
 
     def _header(self, row: dict[str, Any], name: str) -> str:
+        if "_headers" in row:
+            return row["_headers"].get(name.lower(), "")
         value = self._message(row).get(name)
         return str(value) if value is not None else ""
 
@@ -141,8 +146,11 @@ class GmailApi(Api):
         v = value.lower()
 
         def addrs(row, *names):
-            m = self._message(row)
-            fields = [str(x) for n in names for x in m.get_all(n, [])]
+            if "_headers" in row:
+                fields = [row["_headers"][n.lower()] for n in names if n.lower() in row["_headers"]]
+            else:
+                m = self._message(row)
+                fields = [str(x) for n in names for x in m.get_all(n, [])]
             if "Bcc" in names:
                 fields += row.get("_bcc", [])
             return " ".join(f"{name} {addr}" for name, addr in getaddresses(fields)).lower()

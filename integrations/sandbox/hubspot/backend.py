@@ -611,7 +611,7 @@ class HubSpotBackend:
 
     def _links(self, from_type: str, from_id: str, to_type: str) -> list[dict[str, Any]]:
         prefix = f"{from_type}:{from_id}:{to_type}:"
-        return [a for a in self.db.list("assoc") if a["key"].startswith(prefix)]
+        return self.db.list_prefix("assoc", prefix)
 
     def _association_inputs(self, otype: str, items: list[dict[str, Any]]) -> list[tuple[str, str, int]]:
         """Validate create-time ``associations``; returns (to_type, to_id, typeId)."""

@@ -270,9 +270,6 @@ class HubSpotVendor(SandboxVendor):
         return r
 
     # ---------- inspection
-    def state(self) -> dict[str, Any]:
-        return self.db.dump()
-
     def html(self) -> str:
         parts = []
         for t in b.TYPE_IDS:

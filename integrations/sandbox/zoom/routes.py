@@ -188,8 +188,8 @@ class ZoomVendor(SandboxVendor):
 
         return r
 
-    def state(self) -> dict[str, Any]:
-        dump = self.db.dump()
+    def state(self, kinds: list[str] | None = None) -> dict[str, Any]:
+        dump = self.db.dump(kinds)
         if "token" in dump:  # tokens are credentials: show who holds one, not the token itself
             dump["token"] = [{**t, "token": t["token"][:12] + "…"} for t in dump["token"]]
         return dump

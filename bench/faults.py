@@ -1,0 +1,110 @@
+"""Fault run: N concurrent new-client runs while the sandbox injects 429s, 500s, 503s and slow answers.
+
+    uv run python bench/faults.py [--clients 50] [--fault-rate 0.2] [--seed 1]
+
+Every vendor gets the same seeded mix (a quarter of the rate each: 429 in the vendor's shape, 500,
+503, and an answer delayed by --slow-seconds). Afterwards every resource in the sandbox is grouped by
+its natural key (company domain, contact email, deal key, note key, channel name, project name,
+task in project, file name in folder, form title, Message-ID, meeting topic and start, event id);
+a group with more than one member is a duplicate. Prints ``N/N complete, D duplicates`` and the
+figures, and exits non-zero unless every run completed with no duplicate.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+
+import httpx
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+VENDORS = ("hubspot", "asana", "google", "slack", "zoom")
+
+
+def natural_keys(state: dict) -> Counter:
+    """(vendor/kind, key) -> how many live records carry it."""
+    keys: Counter = Counter()
+    hub = state["hubspot"]
+    for kind, key in (("object:companies", "domain"), ("object:contacts", "email"), ("object:deals", "onboarding_key"),
+                      ("object:notes", "onboarding_note_key")):
+        for o in hub.get(kind, []):
+            value = o["properties"].get(key)
+            if value and not o.get("archived"):
+                keys[(f"hubspot/{kind}", value)] += 1
+    asana = state["asana"]
+    for p in asana.get("project", []):
+        keys[("asana/project", p["name"])] += 1
+    for t in asana.get("task", []):
+        for m in t.get("memberships", []):
+            keys[("asana/task", f"{m['project']}/{t['name']}")] += 1
+    google = state["google"]
+    for f in google.get("file", []):
+        if not f.get("trashed"):
+            keys[("google/file", f"{','.join(f.get('parents') or [])}/{f['name']}")] += 1
+    for f in google.get("form", []):
+        keys[("google/form", f["info"]["title"])] += 1
+    for m in google.get("message", []):
+        keys[("google/message", (m.get("_headers") or {}).get("message-id", m["id"]))] += 1
+    for e in google.get("event", []):
+        keys[("google/event", f"{e.get('_calendar')}/{e['id']}")] += 1
+    for c in state["slack"].get("channel", []):
+        keys[("slack/channel", c["name"])] += 1
+    for m in state["zoom"].get("meeting", []):
+        keys[("zoom/meeting", f"{m['topic']}@{m.get('start_time')}")] += 1
+    return keys
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--clients", type=int, default=50)
+    ap.add_argument("--fault-rate", type=float, default=0.2)
+    ap.add_argument("--slow-seconds", type=float, default=2.0)
+    ap.add_argument("--seed", type=int, default=1)
+    args = ap.parse_args()
+
+    from integrations.sandbox.faults import FaultConfig
+    from onboard.simulate import offline_stack, onboard_all, sample_clients, staff_answers
+
+    q = args.fault_rate / 4
+    faults = {v: FaultConfig(rate_limit=q, server_error=q, unavailable=q, slow=q, slow_seconds=args.slow_seconds)
+              for v in VENDORS}
+    say = lambda m: print(m, flush=True)  # noqa: E731
+    with offline_stack("faults", say, rate_limits="off", seed=args.seed, faults=faults) as root:
+        from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
+
+        from onboard.actors import ClientActor, Staff
+        from onboard.demo import INTAKE_ANSWERS
+        from onboard.settings import Settings
+
+        clients = sample_clients(args.clients, args.seed)
+        staff = Staff(staff_answers(Settings().rules, clients), say=lambda m: None, poll=0.3).start()
+        actor = ClientActor(root, "clients@faults.example", INTAKE_ANSWERS, say=lambda m: None, poll=0.5).start()
+        t0 = time.perf_counter()
+        try:
+            with temporary_settings({PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}):
+                outcomes = onboard_all(clients, args.clients, say, raise_errors=False)
+        finally:
+            staff.stop()
+            actor.stop()
+        seconds = time.perf_counter() - t0
+        httpx.post(f"{root}/_sandbox/config", json={"faults": {v: FaultConfig().model_dump() for v in VENDORS}})
+        state = httpx.get(f"{root}/_sandbox/state", timeout=120).json()
+    complete = sum(1 for o in outcomes.values() if not isinstance(o, Exception) and o.outcome.value == "onboarded")
+    dupes = {k: n for k, n in natural_keys(state).items() if n > 1}
+    for (kind, key), n in sorted(dupes.items()):
+        print(f"duplicate: {kind} {key!r} x{n}")
+    for domain, o in outcomes.items():
+        if isinstance(o, Exception) or o.outcome.value != "onboarded":
+            print(f"not complete: {domain}: {o if isinstance(o, Exception) else o.outcome.value}")
+    print(f"{complete}/{len(clients)} complete, {sum(n - 1 for n in dupes.values())} duplicates")
+    print(f"wall: {seconds:.0f} s for {len(clients)} concurrent runs at {args.fault_rate:.0%} faults "
+          f"(seed {args.seed})")
+    return 0 if complete == len(clients) and not dupes else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
