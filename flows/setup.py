@@ -13,7 +13,7 @@ from onboard.outcomes import Agreement, Lead, Setup
 from onboard.plan import expand_plan
 from onboard.profile import Person, Role
 from onboard.runtime import Runtime
-from tasks import chat, crm, documents, email, meetings, projects
+from tasks import chat, crm, documents, email, engagement, meetings, projects
 
 from .contact import escalate, meeting_slot
 from .steps import sop_step
@@ -125,9 +125,12 @@ def crm_url(rt: Runtime, company_id: str) -> str:
 def open_channels(client: NewClient, rt: Runtime, lead: Lead, team: list[Person], client_id: str, project,
                   start: date, weeks: int):
     """SOP-A 3.3: the Slack channel (team invited, topic, purpose, welcome post) and recurring invites."""
-    slack = rt.clients.slack
-    known = crm.read_company(rt.clients.hubspot, lead.company_id).get("slack_channel_id")
-    channel = chat.create_client_channel(slack, client.company_name, client_id, known)
+    slack, hub = rt.clients.slack, rt.clients.hubspot
+    known = crm.read_company(hub, lead.company_id).get("slack_channel_id")
+    others = set() if known else {c.properties["slack_channel_id"] for c in engagement.companies_with(
+        hub, "slack_channel_id") if c.id != lead.company_id}
+    channel = chat.create_client_channel(slack, client.company_name, client_id, known, others)
+    crm.update_company(hub, lead.company_id, {"slack_channel_id": channel.id})  # recorded at once: a re-run finds it
     missing = chat.invite_team(slack, channel.id, [str(p.email) for p in team])
     chat.describe_channel(slack, channel.id, f"{client.company_name} ({client_id})",
                           f"Working with {client.company_name}: updates, questions and decisions")
@@ -138,7 +141,6 @@ def open_channels(client: NewClient, rt: Runtime, lead: Lead, team: list[Person]
                               folder_url=f"https://drive.google.com/drive/folders/{lead.folder_ids['root']}",
                               start_date=start.isoformat()).body
     chat.post(slack, channel.id, text, key=f"{client.domain}:welcome")
-    crm.update_company(rt.clients.hubspot, lead.company_id, {"slack_channel_id": channel.id})
     first = datetime.combine(start + timedelta(days=7), rt.profile.working_hours.start, rt.profile.tz)
     meetings.put_calendar_event(rt.clients.calendar, str(manager.email), (client.domain, "weekly-check-in"),
                                 f"Weekly check-in — {client.company_name}", f"Slack: #{channel.name}", first, 30,

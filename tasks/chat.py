@@ -9,15 +9,18 @@ from .base import step
 
 
 @step()
-def create_client_channel(slack: SlackChat, client_name: str, client_id: str, known_id: str | None) -> Channel:
-    """The client's channel: the one recorded for this client (``known_id``) on a re-run, else a new
-    one named from the client (valid for any name). If that name is already taken — another client
-    with the same name, or an archived channel — the client id makes it unique."""
+def create_client_channel(slack: SlackChat, client_name: str, client_id: str, known_id: str | None,
+                          taken: set[str] = frozenset()) -> Channel:
+    """The client's channel: the one recorded for this client (``known_id``) on a re-run, else the one
+    named from the client (valid for any name), created or adopted. A channel of that name that is
+    recorded for another client (``taken``: channel ids on other companies), or archived, is not
+    adopted: the client id then makes the name unique. Adopting an unrecorded one is what lets a run
+    that crashed between creating the channel and recording it finish without a second channel."""
     if known_id:
         return slack.channel_info(known_id)
     try:
         channel = slack.ensure_channel(channel_name(client_name))
-        if channel.created:
+        if channel.created or channel.id not in taken:
             return channel
     except Conflict:
         pass

@@ -165,7 +165,10 @@ def test_kickoff_meeting_agenda_outcome_and_hand_off(phase3, vendors):
 def test_two_clients_with_the_same_name_get_different_channels(rt):
     name = f"Same Name Trading {uuid.uuid4().hex[:6]}"
     first = chat.create_client_channel(rt.clients.slack, name, "SNT-0001", None)
-    second = chat.create_client_channel(rt.clients.slack, name, "SNT-0002", None)
-    assert first.id != second.id
+    # the first client's run crashed before recording its channel: its re-run adopts that channel
+    assert chat.create_client_channel(rt.clients.slack, name, "SNT-0001", None).id == first.id
+    # once the channel is recorded on the first client, a second client of the same name gets its own
+    second = chat.create_client_channel(rt.clients.slack, name, "SNT-0002", None, {first.id})
+    assert first.id != second.id and second.name.endswith("-snt-0002")
     # a re-run of the first client finds its own channel again through the recorded id
     assert chat.create_client_channel(rt.clients.slack, name, "SNT-0001", first.id).id == first.id
