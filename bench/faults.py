@@ -13,6 +13,7 @@ figures, and exits non-zero unless every run completed with no duplicate.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from collections import Counter
@@ -69,6 +70,9 @@ def main() -> int:
     from integrations.sandbox.faults import FaultConfig
     from onboard.simulate import offline_stack, onboard_all, sample_clients, staff_answers
 
+    # approvals are answered within a second or two, but 50 runs on two cores need slack: an "hour"
+    # of the SOP's waits lasts 10 s here, so no wait times out under the load itself
+    os.environ.setdefault("ONBOARD_WAIT_HOUR_SECONDS", "10")
     q = args.fault_rate / 4
     faults = {v: FaultConfig(rate_limit=q, server_error=q, unavailable=q, slow=q, slow_seconds=args.slow_seconds)
               for v in VENDORS}
@@ -91,6 +95,7 @@ def main() -> int:
             staff.stop()
             actor.stop()
         seconds = time.perf_counter() - t0
+        stats = httpx.get(f"{root}/_sandbox/stats").json()
         httpx.post(f"{root}/_sandbox/config", json={"faults": {v: FaultConfig().model_dump() for v in VENDORS}})
         state = httpx.get(f"{root}/_sandbox/state", timeout=120).json()
     complete = sum(1 for o in outcomes.values() if not isinstance(o, Exception) and o.outcome.value == "onboarded")
@@ -101,6 +106,12 @@ def main() -> int:
         if isinstance(o, Exception) or o.outcome.value != "onboarded":
             print(f"not complete: {domain}: {o if isinstance(o, Exception) else o.outcome.value}")
     print(f"{complete}/{len(clients)} complete, {sum(n - 1 for n in dupes.values())} duplicates")
+    by_status: Counter = Counter()
+    for codes in stats["status"].values():
+        by_status.update({k: v for k, v in codes.items()})
+    faults_seen = {k: v for k, v in sorted(by_status.items()) if k in ("429", "500", "503")}
+    print(f"vendor calls: {stats['total']} ({stats['total'] / len(clients):.0f} per client); injected faults "
+          f"answered: {faults_seen}")
     print(f"wall: {seconds:.0f} s for {len(clients)} concurrent runs at {args.fault_rate:.0%} faults "
           f"(seed {args.seed})")
     return 0 if complete == len(clients) and not dupes else 1

@@ -19,7 +19,7 @@ import urllib3
 from asana.rest import ApiException
 from urllib3.util.retry import Retry
 
-from . import retry
+from . import budget, retry
 from .errors import Conflict, IntegrationError, InvalidInput, NotFound, RateLimited, Transient
 
 VENDOR = "asana"
@@ -172,7 +172,11 @@ def connect(token: str, base_url: str | None = None, workspace_gid: str | None =
     # The SDK's urllib3 Retry(total=5, status_forcelist=[429, 5xx]) re-sends GETs itself and ends in
     # MaxRetryError. Off: no retries and no status raising, so every 429/5xx reaches retry.call once.
     cfg.retry_strategy = Retry(total=0, redirect=0, status_forcelist=(), raise_on_status=False)
-    return AsanaProjects(asana.ApiClient(cfg), workspace_gid=workspace_gid,
+    client = asana.ApiClient(cfg)
+    # every HTTP request (one operation may page or poll) first takes a slot of the worker's budget
+    request = client.rest_client.request
+    client.rest_client.request = lambda *a, **k: (budget.ASANA.take(), request(*a, **k))[1]
+    return AsanaProjects(client, workspace_gid=workspace_gid,
                          page_size=page_size, poll_interval=poll_interval, sleep=sleep)
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from . import asana, google, hubspot, slack, zoom
+from . import asana, budget, google, hubspot, slack, zoom
 
 SANDBOX_TOKEN = "sandbox-token"  # the sandbox accepts any bearer token; this one says where it came from
 
@@ -44,6 +44,10 @@ def build_clients(settings) -> Clients:
     if settings.mode == "sandbox":
         from .sandbox.server import sdk_urls
 
+        # the sandbox's limits are off or time-scaled: budgets only when the scale is given
+        budget.configure(enabled=settings.rate_budget_scale is not None, window_scale=settings.rate_budget_scale or 1.0,
+                         share=settings.rate_budget_share)
+
         if settings.sandbox_url is None:
             raise ValueError("sandbox mode needs ONBOARD_SANDBOX_URL (or start one with `onboard sandbox`)")
         return sandbox_clients(sdk_urls(str(settings.sandbox_url).rstrip("/")))
@@ -58,6 +62,7 @@ def live_clients(settings) -> Clients:
     from onboard.settings import live_credentials
 
     creds = live_credentials(settings)
+    budget.configure(enabled=True, window_scale=settings.rate_budget_scale or 1.0, share=settings.rate_budget_share)
     urls: dict[str, str | None] = dict.fromkeys(("hubspot", "asana", "slack", "zoom", "zoom-oauth"))
     root_url = None
     if settings.live_base_url is not None:

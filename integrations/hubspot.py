@@ -21,7 +21,7 @@ import urllib3
 from hubspot import HubSpot
 from urllib3.util.retry import Retry
 
-from . import retry
+from . import budget, retry
 from .errors import Conflict, IntegrationError, InvalidInput, NotFound, RateLimited, Transient
 
 T = TypeVar("T")
@@ -162,8 +162,11 @@ class HubSpotCRM:
         self._note_key_ready = False
 
     # ---------- plumbing
-    def _call(self, fn: Callable[[], T], *, idempotent: bool) -> T:
+    def _call(self, fn: Callable[[], T], *, idempotent: bool, search: bool = False) -> T:
+        """One SDK call (one HTTP request) after a slot of the worker's budget, retried per ``retry``."""
+
         def attempt() -> T:
+            (budget.HUBSPOT_SEARCH if search else budget.HUBSPOT).take()
             try:
                 return fn()
             except Exception as exc:  # noqa: BLE001 - translated below, re-raised when unknown
@@ -233,7 +236,8 @@ class HubSpotCRM:
         after: str | None = None
         while True:
             page_body = {**body, **({"after": after} if after else {})}
-            page = self._call(lambda: api.do_search(object_type, page_body, _request_timeout=TIMEOUT), idempotent=True)
+            page = self._call(lambda: api.do_search(object_type, page_body, _request_timeout=TIMEOUT), idempotent=True,
+                              search=True)
             for obj in page.results:
                 yield self._record(object_type, obj)
             after = page.paging.next.after if page.paging and page.paging.next else None

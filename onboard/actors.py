@@ -14,6 +14,7 @@ import httpx
 from prefect.client.orchestration import get_client
 from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterState, FlowRunFilterStateType
 from prefect.client.schemas.objects import StateType
+from prefect.exceptions import NotPausedError
 from prefect.flow_runs import resume_flow_run
 
 # (answer, why) for a pause key such as "discovery-call-notes-0" in the flow run named e.g.
@@ -70,7 +71,10 @@ class Staff(_Background):
                     if decision is None:
                         continue
                     answer, why = decision
-                    await resume_flow_run(run.id, run_input=answer)
+                    try:
+                        await resume_flow_run(run.id, run_input=answer)
+                    except NotPausedError:  # timed out (or answered) between the read and the resume
+                        continue
                     done.add((str(run.id), key))
                     self.answered.append((key, answer))
                     self.say(f"[staff] {key.rsplit('-', 1)[0]}: {answer} — {why}")

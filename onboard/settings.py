@@ -41,6 +41,10 @@ class Settings(BaseSettings):
     wait_hour_seconds: float = Field(3600.0, gt=0)
     poll_seconds: float = Field(30.0, gt=0, description="how often a wait checks for an answer")
     sandbox_url: AnyHttpUrl | None = None  # an already running sandbox (else the caller starts one)
+    # Per-vendor call budgets (integrations/budget.py): on in live mode; against the sandbox only with a
+    # scale (its --time-scale). The share is this worker's part when several workers use one account.
+    rate_budget_scale: float | None = Field(None, gt=0)
+    rate_budget_share: float = Field(1.0, gt=0, le=1)
     # Clients the daily sweep follows up at once (each on its own thread and vendor clients).
     sweep_workers: int = Field(4, ge=1, le=32)
 

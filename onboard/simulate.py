@@ -192,7 +192,7 @@ def onboard_all(clients, workers: int, say, raise_errors: bool = True) -> dict[s
                     raise
                 outcomes[c.domain] = exc
             what = getattr(outcomes[c.domain], "outcome", None)
-            say(f"[{i}/{len(clients)}] {c.company_name}: {what.value if what else outcomes[c.domain]!r:.200} "
+            say(f"[{i}/{len(clients)}] {c.company_name}: {what.value if what else repr(outcomes[c.domain])[:200]} "
                 f"({time.perf_counter() - t0:.0f} s)")
     return outcomes
 
