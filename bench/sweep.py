@@ -23,11 +23,24 @@ import httpx
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 
+def lone_check_in(rt, day):
+    """(service start, timeline, [the action]) of a 12-week project whose only action due on ``day`` is
+    a check-in, or None."""
+    from onboard.timeline import ActionKind, plan_timeline
+
+    for back in range(14, 35):
+        start = day - timedelta(days=back)
+        timeline = plan_timeline(start - timedelta(days=3), start, 12, rt.settings.engagement, rt.profile.tz)
+        today = [a for a in timeline if a.due == day]
+        if len(today) == 1 and today[0].kind == ActionKind.CHECK_IN:
+            return start, timeline, today
+    return None
+
+
 def seed(root: str, rt, start_index: int, n: int, due_every: int, as_of) -> int:
     """``n`` companies numbered from ``start_index``; every ``due_every``-th has a check-in due ``as_of``."""
     from flows.engagement import NEW_PROPERTIES
     from onboard.profile import Role
-    from onboard.timeline import ActionKind, plan_timeline
     from tasks.crm import COMPANY_PROPERTIES
 
     hub = rt.clients.hubspot
@@ -35,16 +48,7 @@ def seed(root: str, rt, start_index: int, n: int, due_every: int, as_of) -> int:
     hub.ensure_properties("companies", {k: COMPANY_PROPERTIES[k] for k in NEW_PROPERTIES})
     manager = rt.profile.people(Role.ACCOUNT_MANAGER)[0].email
     specialist = rt.profile.people(Role.ONBOARDING_SPECIALIST)[0].email
-    # a 12-week project that started 3 weeks ago has its weekly check-in today (found, not assumed)
-    rules = rt.settings.engagement
-    for back in range(14, 35):
-        start = as_of - timedelta(days=back)
-        timeline = plan_timeline(start - timedelta(days=3), start, 12, rules, rt.profile.tz)
-        today = [a for a in timeline if a.due == as_of]
-        if today and today[0].kind == ActionKind.CHECK_IN and len(today) == 1:
-            break
-    else:
-        raise RuntimeError("no start date gives a lone check-in today")
+    start, timeline, today = lone_check_in(rt, as_of)
     done = ";".join(sorted(a.key for a in timeline if a.due < as_of))
     due_basis = {
         "kickoff_date": (start - timedelta(days=3)).isoformat(), "service_start_date": start.isoformat(),
@@ -94,7 +98,9 @@ def main() -> int:
         from onboard.runtime import build_runtime
 
         rt = build_runtime()
-        as_of = rt.now().astimezone(rt.profile.tz).date()
+        today = rt.now().astimezone(rt.profile.tz).date()
+        # check-ins fall on one weekday: the first day from today with a lone check-in due
+        as_of = next(today + timedelta(days=d) for d in range(14) if lone_check_in(rt, today + timedelta(days=d)))
         figures = {}
         with temporary_settings({PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}):
             seeded, day = 0, as_of
@@ -106,8 +112,8 @@ def main() -> int:
                 calls, per_vendor, seconds, out = sweep_calls(root, day)
                 ran = sum(len(r.get("ran", [])) for r in out["clients"])
                 figures[n] = (calls, ran, seconds, per_vendor, seed_s)
-                # the next round's due clients are new ones, a day later: yesterday's are done
-                day += timedelta(days=1)
+                # a week later the baseline's due clients have their next check-in, and the new ones their first
+                day += timedelta(days=7)
     base_calls, base_due, *_ = figures[args.baseline]
     calls, due, seconds, per_vendor, seed_s = figures[args.clients]
     base_per, per = base_calls / max(base_due, 1), calls / max(due, 1)

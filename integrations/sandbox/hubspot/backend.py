@@ -524,7 +524,8 @@ class HubSpotBackend:
         rows = [r for r in self.db.list(self._kind(otype)) if not r["archived"]]
         rows.sort(key=lambda r: int(r["id"]))
         if groups:
-            rows = [r for r in rows if any(all(self._match(otype, r, f) for f in g.get("filters") or []) for g in groups)]
+            rows = [r for r in rows if any(all(self._match(otype, r, f, registry) for f in g.get("filters") or [])
+                                           for g in groups)]
         if query:
             q = query.lower()
             rows = [r for r in rows if any(q in (r["properties"].get(p) or "").lower() for p in _QUERY_PROPS)]
@@ -565,7 +566,7 @@ class HubSpotBackend:
             raise validation(f"Cannot sort by unknown property {name}")
         return name, desc
 
-    def _match(self, otype: str, rec: dict[str, Any], f: dict[str, Any]) -> bool:
+    def _match(self, otype: str, rec: dict[str, Any], f: dict[str, Any], registry: dict[str, dict[str, Any]]) -> bool:
         op, name = f["operator"], f["propertyName"]
         if name.startswith("associations."):
             to_type = self.object_type(name.split(".", 1)[1])
@@ -581,7 +582,7 @@ class HubSpotBackend:
             return has
         if op == "NOT_HAS_PROPERTY":
             return not has
-        ptype = self.properties(otype)[name]["type"]
+        ptype = registry[name]["type"]  # read once per search, not per record
         if op in ("CONTAINS_TOKEN", "NOT_CONTAINS_TOKEN"):
             pattern = re.escape(str(f["value"]).lower()).replace(r"\*", ".*")
             tokens = re.split(r"[\s@.,;_-]+", (actual or "").lower()) + [(actual or "").lower()]
