@@ -157,8 +157,9 @@ def engagement_sweep(as_of: date | None = None) -> dict:
     sweep missed is caught up the next day. Idempotency is twofold: done keys and
     ``engagement_last_sweep`` on the company (a second sweep for the same date runs nothing), and
     deterministic ids on every side effect (a crashed sweep re-run creates nothing twice). The cost,
-    one daily run whose subflows run one after another, is small at the SOP's scale (tens to hundreds
-    of clients); the search only returns clients with something due.
+    one daily run whose subflows run ``ONBOARD_SWEEP_WORKERS`` clients at a time, is small at the SOP's
+    scale (tens to hundreds of clients due a day); the search only returns clients with something due,
+    so the calls grow with the due clients, not with all clients (bench/sweep.py).
     """
     rt = build_runtime()
     log = get_run_logger()

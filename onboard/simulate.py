@@ -227,8 +227,10 @@ def run_simulation(n: int, days: int, seed: int, sandbox_root: str, say=print, w
             actor.stop()  # from here on the clients act through act_as_clients, day by day
             result.seconds["onboarding"] = round(time.perf_counter() - t0, 1)
             starts = [load_engagement(rt, c.domain).day("service_start_date") for c in clients]
-            result.end = max([d for d in starts if d] or [start]) + timedelta(days=days)
-            say(f"following every client for {days} days of service: {start} .. {result.end}")
+            # every client gets ``days`` days of service, and a week more so the three-month marks (the first
+            # QBR, the third monthly report) of the last client to start fall inside the run
+            result.end = max([d for d in starts if d] or [start]) + timedelta(days=days + 7)
+            say(f"following every client for {days} days of service (+ a week): {start} .. {result.end}")
             t1 = time.perf_counter()
             for d in range((result.end - start).days + 1):
                 day = start + timedelta(days=d)
@@ -266,7 +268,7 @@ def run_simulation(n: int, days: int, seed: int, sandbox_root: str, say=print, w
 COLUMNS = {  # timeline action kind (or "survey" / "testimonial_request": sent) -> column
     "check_in": "check-ins", "post_project_check_in": "later check-ins", "monthly_report": "reports",
     "quarterly_review": "QBRs", "survey": "surveys", "testimonial_request": "testimonial requests",
-    "complete_onboarding": "completions", "retention_offer": "retention offers", "retention_check": "90-day checks",
+    "complete_onboarding": "completed", "retention_offer": "retention offers", "retention_check": "90-day checks",
 }
 
 
@@ -274,7 +276,7 @@ def print_result(r: SimResult) -> None:
     from rich.console import Console
     from rich.table import Table
 
-    console = Console()
+    console = Console(width=max(Console().width, 118))  # ten columns of counts: keep them whole
     kpis = Table("KPI", "value", "target", "met", "n", title=f"KPIs as of {r.end}")
     for row in r.kpis:
         kpis.add_row(row["kpi"], "n/a" if row["value"] is None else str(row["value"]), str(row["target"]),
