@@ -17,11 +17,8 @@ import os
 import sys
 import time
 from collections import Counter
-from pathlib import Path
 
 import httpx
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 VENDORS = ("hubspot", "asana", "google", "slack", "zoom")
 

@@ -16,11 +16,8 @@ import argparse
 import sys
 import time
 from datetime import timedelta
-from pathlib import Path
 
 import httpx
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 
 def lone_check_in(rt, day):

@@ -6,6 +6,8 @@ from datetime import date, datetime, timedelta
 
 from prefect import flow
 
+from integrations.errors import Conflict
+
 from onboard.approvals import KickoffOutcome
 from onboard.clientid import next_client_id
 from onboard.models import NewClient
@@ -13,7 +15,7 @@ from onboard.outcomes import Agreement, Lead, Setup
 from onboard.plan import expand_plan
 from onboard.profile import Person, Role
 from onboard.runtime import Runtime
-from tasks import chat, crm, documents, email, engagement, meetings, projects
+from tasks import chat, crm, documents, email, meetings, projects
 
 from .contact import escalate, meeting_slot
 from .steps import sop_step
@@ -121,15 +123,27 @@ def crm_url(rt: Runtime, company_id: str) -> str:
     return f"https://app.hubspot.com/contacts/{rt.settings.hubspot_portal_id}/record/0-2/{company_id}"
 
 
+def claim_channel(rt: Runtime, client: NewClient, client_id: str, company_id: str):
+    """The channel named from the client: new, or adopted when no other client's company holds it (a
+    run that crashed between creating and recording it). Held by another client of the same name, or
+    archived: the client id makes the name unique."""
+    slack = rt.clients.slack
+    try:
+        channel = chat.client_channel(slack, client.company_name)
+        if channel.created or crm.company_with(rt.clients.hubspot, "slack_channel_id", channel.id) in (None, company_id):
+            return channel
+    except Conflict:
+        pass
+    return chat.client_channel(slack, client.company_name, suffix=client_id.lower())
+
+
 @sop_step("A3.3")
 def open_channels(client: NewClient, rt: Runtime, lead: Lead, team: list[Person], client_id: str, project,
                   start: date, weeks: int):
     """SOP-A 3.3: the Slack channel (team invited, topic, purpose, welcome post) and recurring invites."""
     slack, hub = rt.clients.slack, rt.clients.hubspot
     known = crm.read_company(hub, lead.company_id).get("slack_channel_id")
-    others = set() if known else {c.properties["slack_channel_id"] for c in engagement.companies_with(
-        hub, "slack_channel_id") if c.id != lead.company_id}
-    channel = chat.create_client_channel(slack, client.company_name, client_id, known, others)
+    channel = chat.channel_by_id(slack, known) if known else claim_channel(rt, client, client_id, lead.company_id)
     crm.update_company(hub, lead.company_id, {"slack_channel_id": channel.id})  # recorded at once: a re-run finds it
     missing = chat.invite_team(slack, channel.id, [str(p.email) for p in team])
     chat.describe_channel(slack, channel.id, f"{client.company_name} ({client_id})",

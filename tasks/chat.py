@@ -2,29 +2,22 @@
 
 from __future__ import annotations
 
-from integrations.errors import Conflict
 from integrations.slack import Channel, Message, SlackChat, channel_name
 
 from .base import step
 
 
 @step()
-def create_client_channel(slack: SlackChat, client_name: str, client_id: str, known_id: str | None,
-                          taken: set[str] = frozenset()) -> Channel:
-    """The client's channel: the one recorded for this client (``known_id``) on a re-run, else the one
-    named from the client (valid for any name), created or adopted. A channel of that name that is
-    recorded for another client (``taken``: channel ids on other companies), or archived, is not
-    adopted: the client id then makes the name unique. Adopting an unrecorded one is what lets a run
-    that crashed between creating the channel and recording it finish without a second channel."""
-    if known_id:
-        return slack.channel_info(known_id)
-    try:
-        channel = slack.ensure_channel(channel_name(client_name))
-        if channel.created or channel.id not in taken:
-            return channel
-    except Conflict:
-        pass
-    return slack.ensure_channel(channel_name(client_name, suffix=client_id.lower()))
+def channel_by_id(slack: SlackChat, channel_id: str) -> Channel:
+    """The channel recorded for this client (a re-run)."""
+    return slack.channel_info(channel_id)
+
+
+@step()
+def client_channel(slack: SlackChat, client_name: str, suffix: str = "") -> Channel:
+    """The channel named from the client (valid for any name; ``suffix`` makes it unique), created or,
+    when the name is taken, adopted (``created`` False). Conflict when the name is archived."""
+    return slack.ensure_channel(channel_name(client_name, suffix=suffix))
 
 
 @step()

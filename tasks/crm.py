@@ -190,6 +190,13 @@ def owner_ids(crm: HubSpotCRM, emails: list[str]) -> dict[str, str]:
 
 
 @step()
+def company_with(crm: HubSpotCRM, prop: str, value: str) -> str | None:
+    """The id of a company whose ``prop`` is ``value`` (e.g. the client holding a Slack channel), or None."""
+    found = next(iter(crm.search("companies", [(prop, "EQ", value)], ["name"])), None)
+    return found.id if found else None
+
+
+@step()
 def read_company(crm: HubSpotCRM, company_id: str) -> dict[str, str | None]:
     """The company's SOP properties (what earlier runs already recorded)."""
     return dict(crm.get("companies", company_id, list(COMPANY_PROPERTIES)).properties)

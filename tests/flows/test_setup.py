@@ -10,12 +10,11 @@ from types import SimpleNamespace
 import pytest
 import yaml
 
-from flows.setup import create_accounts, service_setup
+from flows.setup import claim_channel, create_accounts, service_setup
 from onboard.clientid import client_id_prefix
 from onboard.plan import expand_plan
 from onboard.profile import Role
 from onboard.settings import REPO
-from tasks import chat
 from tests.flows.conftest import KICKOFF, View, agreement_for, lead_for, new_client, running_staff
 
 TAG = uuid.uuid4().hex[:6]
@@ -164,11 +163,13 @@ def test_kickoff_meeting_agenda_outcome_and_hand_off(phase3, vendors):
 
 def test_two_clients_with_the_same_name_get_different_channels(rt):
     name = f"Same Name Trading {uuid.uuid4().hex[:6]}"
-    first = chat.create_client_channel(rt.clients.slack, name, "SNT-0001", None)
+    first_client = new_client(company_name=name, website=f"https://{uuid.uuid4().hex[:8]}.example")
+    company = rt.clients.hubspot.create("companies", {"name": name, "domain": first_client.domain})
+    first = claim_channel(rt, first_client, "SNT-0001", company.id)
     # the first client's run crashed before recording its channel: its re-run adopts that channel
-    assert chat.create_client_channel(rt.clients.slack, name, "SNT-0001", None).id == first.id
+    assert claim_channel(rt, first_client, "SNT-0001", company.id).id == first.id
     # once the channel is recorded on the first client, a second client of the same name gets its own
-    second = chat.create_client_channel(rt.clients.slack, name, "SNT-0002", None, {first.id})
+    rt.clients.hubspot.update("companies", company.id, {"slack_channel_id": first.id})
+    other = rt.clients.hubspot.create("companies", {"name": name, "domain": f"{uuid.uuid4().hex[:8]}.example"})
+    second = claim_channel(rt, new_client(company_name=name), "SNT-0002", other.id)
     assert first.id != second.id and second.name.endswith("-snt-0002")
-    # a re-run of the first client finds its own channel again through the recorded id
-    assert chat.create_client_channel(rt.clients.slack, name, "SNT-0001", first.id).id == first.id
