@@ -219,7 +219,7 @@ def hold_meeting(rt: Runtime, e: Engagement, key: str, topic: str, when: datetim
 # ---------------------------------------------------------------------- waiting on the client, in days
 
 
-def collect_form(rt: Runtime, e: Engagement, as_of: date, form_id: str, sent: date, wait: Wait,
+def collect_form(rt: Runtime, as_of: date, form_id: str, sent: date, wait: Wait,
                  remind) -> tuple[str, Any]:
     """("answered", response) | ("expired", None) | ("pending", None), counted in days of ``as_of``."""
     from tasks import forms
@@ -304,7 +304,7 @@ def run_halfway_feedback(rt: Runtime, e: Engagement, as_of: date, key: str | Non
              reminder=n > 0, closes_on=closes.isoformat())
 
     mail(0)
-    outcome, response = collect_form(rt, e, as_of, form_id, sent, SURVEY_WAIT, mail)
+    outcome, response = collect_form(rt, as_of, form_id, sent, SURVEY_WAIT, mail)
     if outcome == "pending":
         return PENDING
     if outcome == "expired":
@@ -318,13 +318,13 @@ def run_halfway_feedback(rt: Runtime, e: Engagement, as_of: date, key: str | Non
                   "feedback_areas_to_improve": answers.get("improve", ""), "survey_status": "answered"})
     note(rt, e, f"<b>Halfway feedback</b><br>Satisfaction: {score}/5<br>Experience: {answers.get('experience', '')}"
          f"<br>Areas to improve: {answers.get('improve', '')}", "halfway-feedback", as_of)
-    adjust(rt, e, as_of, score, answers)
+    adjust(rt, e, as_of, score)
     if rt.settings.engagement.is_at_risk(score):
         run_retention(rt, e, as_of, "retention_offer:value_added")
     return DONE
 
 
-def adjust(rt: Runtime, e: Engagement, as_of: date, score: int, answers: dict[str, str]) -> None:
+def adjust(rt: Runtime, e: Engagement, as_of: date, score: int) -> None:
     """SOP-A 4.3: the account manager decides (typed form in the Prefect UI); applied to Asana, noted in HubSpot."""
     wait = rt.rules.approvals.get("feedback_adjustments", ADJUSTMENTS_WAIT)
     decision = ask_staff(rt, FeedbackAdjustments, wait, what="Adjustments after feedback", approver=e.manager,
@@ -517,7 +517,7 @@ def run_request_testimonial(rt: Runtime, e: Engagement, as_of: date, key: str | 
              reminder=n > 0)
 
     mail(0)
-    outcome, response = collect_form(rt, e, as_of, form_id, sent, TESTIMONIAL_WAIT, mail)
+    outcome, response = collect_form(rt, as_of, form_id, sent, TESTIMONIAL_WAIT, mail)
     if outcome == "pending":
         return PENDING
     if outcome == "expired":

@@ -122,7 +122,7 @@ def run_demo(state: Path | None, as_json: bool, client_file: Path = SAMPLE_CLIEN
         finally:
             staff.stop()
             actor.stop()
-        summary = summarize(sandbox.state(), result.model_dump(mode="json"), str(client.email))
+        summary = summarize(sandbox.state(), result.model_dump(mode="json"))
     summary["seconds_total"] = round(time.perf_counter() - started, 1)
     summary["staff_answers"] = [{"form": k, "answer": a} for k, a in staff.answered]
     if as_json:
@@ -132,7 +132,7 @@ def run_demo(state: Path | None, as_json: bool, client_file: Path = SAMPLE_CLIEN
     return 0 if result.outcome.value == "onboarded" else 1
 
 
-def summarize(state: dict[str, Any], result: dict[str, Any], client_email: str) -> dict[str, Any]:
+def summarize(state: dict[str, Any], result: dict[str, Any]) -> dict[str, Any]:
     """Per vendor, what exists for the run's client; every email sent; time per phase."""
     hub, google = state["hubspot"], state["google"]
     resources = {

@@ -160,7 +160,7 @@ def act_as_clients(root: str, behaviours: list[Behaviour], start: date, day: dat
 PLANNED = ("check_in", "post_project_check_in", "monthly_report", "quarterly_review", "retention_check")
 
 
-def planned_counts(rt, hub, domains: set[str], start: date, end: date) -> dict[str, int]:
+def planned_counts(rt, domains: set[str], start: date, end: date) -> dict[str, int]:
     """What the timelines plan between ``start`` and ``end`` (for churned clients: until they churned)."""
     from flows.followups import load_engagement, timeline_for
 
@@ -258,7 +258,7 @@ def run_simulation(n: int, days: int, seed: int, sandbox_root: str, say=print, w
                 weekly[(sent - start).days // 7 + 1][kind] += 1
     result.weekly = {w: dict(c) for w, c in sorted(weekly.items())}
     domains = {b.domain for b in behaviours}
-    result.planned = planned_counts(rt, rt.clients.hubspot, domains, start, result.end)
+    result.planned = planned_counts(rt, domains, start, result.end)
     report = compute_kpis(client_outcomes(rt.clients.hubspot, domains), targets_from(rt.settings.engagement),
                           result.end)
     result.kpis = kpi_table(report)
