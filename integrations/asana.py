@@ -175,7 +175,12 @@ def connect(token: str, base_url: str | None = None, workspace_gid: str | None =
     client = asana.ApiClient(cfg)
     # every HTTP request (one operation may page or poll) first takes a slot of the worker's budget
     request = client.rest_client.request
-    client.rest_client.request = lambda *a, **k: (budget.ASANA.take(), request(*a, **k))[1]
+
+    def budgeted(*args: Any, **kwargs: Any) -> Any:
+        with budget.slot("asana", budget.ASANA):
+            return request(*args, **kwargs)
+
+    client.rest_client.request = budgeted
     return AsanaProjects(client, workspace_gid=workspace_gid,
                          page_size=page_size, poll_interval=poll_interval, sleep=sleep)
 

@@ -32,7 +32,7 @@ from googleapiclient.discovery import build_from_document
 from googleapiclient.errors import HttpError
 from googleapiclient.http import MediaInMemoryUpload, build_http
 
-from . import retry
+from . import budget, retry
 from .errors import Conflict, IntegrationError, InvalidInput, NotFound, RateLimited, Transient
 
 T = TypeVar("T")
@@ -174,8 +174,10 @@ class _Api:
 
     def _run(self, make_request: Callable[[], Any], *, idempotent: bool) -> Any:
         def attempt():
+            request = make_request()
             try:
-                return make_request().execute(http=self._http(), num_retries=0)
+                with budget.google(request.method, request.uri):  # the per-user quota it counts against
+                    return request.execute(http=self._http(), num_retries=0)
             except Exception as exc:  # noqa: BLE001 (mapped, then re-raised)
                 mapped = map_error(exc)
                 if mapped is exc:

@@ -166,9 +166,10 @@ class HubSpotCRM:
         """One SDK call (one HTTP request) after a slot of the worker's budget, retried per ``retry``."""
 
         def attempt() -> T:
-            (budget.HUBSPOT_SEARCH if search else budget.HUBSPOT).take()
             try:
-                return fn()
+                with budget.slot("hubspot:search", budget.HUBSPOT_SEARCH) if search else \
+                        budget.slot("hubspot", budget.HUBSPOT):
+                    return fn()
             except Exception as exc:  # noqa: BLE001 - translated below, re-raised when unknown
                 mapped = translate(exc)
                 if mapped is exc:

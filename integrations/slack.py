@@ -19,7 +19,7 @@ from urllib.error import URLError
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from . import retry
+from . import budget, retry
 from .errors import Conflict, IntegrationError, InvalidInput, NotFound, RateLimited, Transient
 
 VENDOR = "slack"
@@ -74,6 +74,14 @@ def connect(token: str, base_url: str | None = None, *, timeout: int = 30) -> Sl
         timeout=timeout,
         retry_handlers=[],  # retries live in integrations.retry (see module docstring)
     )
+    api_call = client.api_call  # every method of the WebClient sends through it
+
+    def budgeted(api_method: str, **kwargs: Any) -> Any:
+        args = kwargs.get("json") or kwargs.get("data") or kwargs.get("params") or {}
+        with budget.slack(api_method, args.get("channel")):  # the method's tier; a post's channel too
+            return api_call(api_method, **kwargs)
+
+    client.api_call = budgeted  # type: ignore[method-assign]
     return SlackChat(client)
 
 

@@ -27,7 +27,7 @@ import requests
 from zoomus import ZoomClient
 from zoomus.client import OAUTH_URI
 
-from . import retry
+from . import budget, retry
 from .errors import Conflict, IntegrationError, InvalidInput, NotFound, RateLimited, Transient
 
 log = logging.getLogger(__name__)
@@ -163,7 +163,7 @@ class ZoomMeetings:
             if token:
                 params["next_page_token"] = token
             resp = retry.call(
-                lambda p=params: self._send(lambda: self._client.meeting.list(**p), f"list meetings of {host}"),
+                lambda p=params: self._send(lambda: self._client.meeting.list(**p), f"list meetings of {host}", "Medium"),
                 idempotent=True,
             )
             page = resp.json()
@@ -188,20 +188,27 @@ class ZoomMeetings:
     ) -> Meeting:
         body = {"topic": topic, "type": 2, "start_time": _utc(start), "duration": duration_min,
                 "timezone": timezone, "agenda": agenda}
-        resp = self._send(lambda: self._client.meeting.create(user_id=host, **body), f"create meeting for {host}")
+        resp = self._send(lambda: self._client.meeting.create(user_id=host, **body), f"create meeting for {host}",
+                          "Medium")
         return _meeting(resp.json())
 
-    def _send(self, call: Callable[[], requests.Response], what: str) -> requests.Response:
-        """One zoomus call with a fresh token; a 401 code 124 refreshes the token and repeats it once
-        (the request was refused, so repeating even a create is safe)."""
+    def _send(self, call: Callable[[], requests.Response], what: str, category: str = "Light") -> requests.Response:
+        """One zoomus call with a fresh token, after a slot of the account's budget for the endpoint's
+        rate-limit ``category`` (Zoom's label: meeting create and list are Medium, get/update/delete
+        Light); a 401 code 124 refreshes the token and repeats it once (the request was refused, so
+        repeating even a create is safe)."""
+        def budgeted() -> requests.Response:
+            with budget.slot(f"zoom:{category}", budget.ZOOM[category]):
+                return _attempt(call, what)
+
         if time.monotonic() >= self._token_deadline:
             self._refresh_token(self._client.config.get("token"))
         used = self._client.config.get("token")
-        resp = _attempt(call, what)
+        resp = budgeted()
         if resp.status_code == 401 and _body(resp).get("code") == 124:
             log.info("zoom: access token rejected, fetching a new one")
             self._refresh_token(used)
-            resp = _attempt(call, what)
+            resp = budgeted()
         if resp.status_code >= 400:
             raise _error(resp, what)
         return resp

@@ -140,6 +140,24 @@ def test_injected_faults_over_http(private):
     assert httpx.get(private.root + "/_sandbox/state").status_code == 200
 
 
+def test_latency_and_the_call_log(private):
+    c = sandbox_clients(private.urls)
+    httpx.post(private.root + "/_sandbox/stats/reset").raise_for_status()
+    assert private.configure(latency=0.15)["latency"] == 0.15
+    started = time.monotonic()
+    contact = c.hubspot.create("contacts", {"email": "latency@client.example"})
+    c.hubspot.get("contacts", contact.id)
+    assert time.monotonic() - started >= 0.3  # each of the two calls waited 0.15 s
+    private.configure(latency=0.0)
+    log = httpx.get(private.root + "/_sandbox/calls").json()
+    assert [(e["vendor"], e["method"], e["route"], e["status"]) for e in log] == [
+        ("hubspot", "POST", "/crm/v3/objects/{object_type}", 201),
+        ("hubspot", "GET", "/crm/v3/objects/{object_type}/{object_id}", 200)]
+    assert all(e["end"] - e["start"] >= 0.15 for e in log) and log[0]["end"] <= log[1]["start"]
+    httpx.post(private.root + "/_sandbox/stats/reset").raise_for_status()
+    assert httpx.get(private.root + "/_sandbox/calls").json() == []
+
+
 # ---------- the inspection page
 def _text(page: str) -> str:
     """The page's visible text, roughly: tags dropped, entities decoded."""

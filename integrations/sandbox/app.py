@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import html
+import time
 from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Literal
@@ -15,7 +16,7 @@ from pydantic import BaseModel, Field
 from .faults import FaultConfig, FaultInjector
 from .limits import RateLimiter
 from .store import Store
-from .vendor import SandboxContext, SandboxVendor, VendorError
+from .vendor import Call, SandboxContext, SandboxVendor, VendorError
 
 
 class TeamMember(BaseModel):
@@ -38,6 +39,7 @@ class SandboxConfig(BaseModel):
     time_scale: float = Field(1.0, gt=0, description="multiplies every rate-limit window")
     seed: int = 0
     faults: dict[str, FaultConfig] = Field(default_factory=dict)
+    latency: float = Field(0.0, ge=0, le=60, description="seconds added to every vendor call (benchmarks)")
     team: list[TeamMember] = Field(default_factory=lambda: list(DEFAULT_TEAM))
 
 
@@ -45,6 +47,7 @@ class RuntimeConfig(BaseModel):
     rate_limits: Literal["vendor", "off"] | None = None
     time_scale: float | None = Field(None, gt=0)
     faults: dict[str, FaultConfig] | None = None
+    latency: float | None = Field(None, ge=0, le=60)
 
 
 class ClockMove(BaseModel):
@@ -68,6 +71,7 @@ def create_app(config: SandboxConfig | None = None) -> FastAPI:
         store=Store(config.state),
         limiter=RateLimiter(config.time_scale, enabled=config.rate_limits == "vendor"),
         faults=FaultInjector(config.seed, config.faults),
+        latency=config.latency,
     )
     app = FastAPI(title="client-onboarding sandbox", docs_url="/_sandbox/docs", openapi_url=None)
     vendors = [cls(ctx) for cls in vendor_classes()]
@@ -94,6 +98,8 @@ def create_app(config: SandboxConfig | None = None) -> FastAPI:
         vendor = vendor_for(request.url.path)
         if vendor is None:
             return await call_next(request)
+        if ctx.latency:
+            await asyncio.sleep(ctx.latency)
         fault = ctx.faults.draw(vendor.name)
         if fault and fault.kind == "slow":
             await asyncio.sleep(fault.delay)
@@ -123,11 +129,16 @@ def create_app(config: SandboxConfig | None = None) -> FastAPI:
 
     @app.middleware("http")
     async def count_calls(request: Request, call_next):
-        """Every vendor call by vendor and status (GET /_sandbox/stats), for benchmarks and tests."""
+        """Every vendor call by vendor and status (GET /_sandbox/stats) and in the call log
+        (GET /_sandbox/calls), for benchmarks and tests."""
+        started = time.monotonic()
         response = await call_next(request)
         vendor = vendor_for(request.url.path)
         if vendor is not None:
             ctx.calls[(vendor.name, response.status_code)] += 1
+            route = getattr(request.scope.get("route"), "path", request.url.path[len(vendor.prefix):])
+            ctx.log.append(Call(vendor.name, request.method, route.removeprefix(vendor.prefix),
+                                response.status_code, started, time.monotonic()))
         return response
 
     @app.get("/_sandbox/stats")
@@ -143,7 +154,14 @@ def create_app(config: SandboxConfig | None = None) -> FastAPI:
     @app.post("/_sandbox/stats/reset")
     def reset_stats() -> dict:
         ctx.calls.clear()
+        ctx.log.clear()
         return {"ok": True}
+
+    @app.get("/_sandbox/calls")
+    def calls() -> list[dict]:
+        """The call log since start or the last stats reset: vendor, method, route (path template),
+        status, and start/end on the sandbox's monotonic clock in seconds."""
+        return [c._asdict() for c in ctx.log]
 
     @app.exception_handler(VendorError)
     async def vendor_error(request: Request, exc: VendorError) -> Response:
@@ -162,6 +180,7 @@ def create_app(config: SandboxConfig | None = None) -> FastAPI:
         ctx.store.reset()
         ctx.limiter.reset()
         ctx.calls.clear()
+        ctx.log.clear()
         ctx.clock_offset = timedelta(0)
         for v in vendors:
             v.seed(team)
@@ -175,10 +194,13 @@ def create_app(config: SandboxConfig | None = None) -> FastAPI:
             ctx.limiter.time_scale = body.time_scale
         for name, fc in (body.faults or {}).items():
             ctx.faults.configure(name, fc)
+        if body.latency is not None:
+            ctx.latency = body.latency
         ctx.limiter.reset()
         return {
             "rate_limits": "vendor" if ctx.limiter.enabled else "off",
             "time_scale": ctx.limiter.time_scale,
+            "latency": ctx.latency,
             "faults": {k: v.model_dump() for k, v in ctx.faults.config.items()},
         }
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import html
 from abc import ABC, abstractmethod
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
-from typing import Any, ClassVar
+from typing import Any, ClassVar, NamedTuple
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
@@ -32,15 +32,28 @@ class VendorError(Exception):
         return JSONResponse(self.body, status_code=self.status, headers=self.headers)
 
 
-class SandboxContext:
-    """Shared by all vendors of one sandbox: state, limits, faults and the clock."""
+class Call(NamedTuple):
+    """One vendor call as the sandbox answered it (times: the sandbox's monotonic clock, seconds)."""
 
-    def __init__(self, store: Store, limiter: RateLimiter, faults: FaultInjector) -> None:
+    vendor: str
+    method: str
+    route: str  # the path template under the vendor's prefix, e.g. /crm/v3/objects/{object_type}
+    status: int
+    start: float
+    end: float
+
+
+class SandboxContext:
+    """Shared by all vendors of one sandbox: state, limits, faults, latency and the clock."""
+
+    def __init__(self, store: Store, limiter: RateLimiter, faults: FaultInjector, latency: float = 0.0) -> None:
         self.store = store
         self.limiter = limiter
         self.faults = faults
+        self.latency = latency  # seconds added to every vendor call (benchmarks)
         self.clock_offset = timedelta(0)  # moved by POST /_sandbox/clock for simulations
         self.calls: Counter[tuple[str, int]] = Counter()  # (vendor, status) -> calls answered
+        self.log: deque[Call] = deque(maxlen=500_000)  # the newest calls, for benchmarks
 
     def now(self) -> datetime:
         return datetime.now(UTC) + self.clock_offset
