@@ -134,7 +134,8 @@ def percentile(values: list[float], q: float) -> float:
 
 def report(label: str, rate: int, threads: int, duration: float, run) -> None:
     times, latencies, errors, backoffs, start = run
-    times = [t for t in times if t <= start + duration]  # calls granted after the end are not counted
+    counted = [(t, x) for t, x in zip(times, latencies) if t <= start + duration]  # not those after the end
+    times, latencies = [t for t, _ in counted], [x for _, x in counted]
     achieved = len(times) / duration
     fair_wait = threads / rate
     print(f"{label} calls/s: {achieved:.2f} ({achieved / rate:.2f} x {rate}/s)")

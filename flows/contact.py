@@ -15,7 +15,7 @@ from onboard.runtime import Runtime
 from onboard.scheduling import next_free_slot
 from tasks import chat, crm, documents, email, forms, meetings
 
-from .steps import sop_step
+from .steps import concurrently, sop_step
 from .waits import ask_staff, remind, wait_for_client
 
 
@@ -28,8 +28,9 @@ def initial_contact(client: NewClient, rt: Runtime) -> tuple[Outcome | None, Lea
     lead = assign_specialist(client, rt, lead, pipeline)
     specialist = rt.person(Role.ONBOARDING_SPECIALIST, lead.specialist_email)
     welcome(client, rt, specialist)
-    lead = schedule_discovery_call(client, rt, lead, specialist)
-    lead = collect_intake(client, rt, lead, specialist)
+    lead, form = concurrently(lambda: schedule_discovery_call(client, rt, lead, specialist),
+                              lambda: send_intake_form(client, rt, lead, specialist))
+    lead = collect_intake(client, rt, lead, specialist, form)
     lead = record_discovery_notes(client, rt, lead, specialist)
     return qualify(client, rt, lead), lead
 
@@ -39,14 +40,15 @@ def capture_lead(client: NewClient, rt: Runtime):
     """SOP-B 1.1 / A2.2: company, contact and deal in HubSpot, associated; the deal at the first stage."""
     hub = rt.clients.hubspot
     stages_cfg = rt.rules.pipeline.stages
-    pipeline = crm.prepare_crm(hub, rt.rules.pipeline.label, [(s.label, s.probability, s.closed) for s in stages_cfg])
+    _, pipeline = concurrently(
+        lambda: crm.prepare_properties(hub),
+        lambda: crm.prepare_pipeline(hub, rt.rules.pipeline.label,
+                                     [(s.label, s.probability, s.closed) for s in stages_cfg]))
     stage_ids = {s.key: next(p.id for p in pipeline.stages if p.label == s.label) for s in stages_cfg}
-    company = crm.upsert_company(hub, client)
-    contact = crm.upsert_contact(hub, client)
-    crm.associate(hub, "contacts", contact.id, "companies", company.id)
-    deal = crm.upsert_deal(hub, client, pipeline.id, stage_ids["lead"])
-    crm.associate(hub, "deals", deal.id, "contacts", contact.id)
-    crm.associate(hub, "deals", deal.id, "companies", company.id)
+    company, contact = concurrently(lambda: crm.upsert_company(hub, client), lambda: crm.upsert_contact(hub, client))
+    deal, _ = concurrently(
+        lambda: crm.upsert_deal(hub, client, pipeline.id, stage_ids["lead"], contact.id, company.id),
+        lambda: crm.associate(hub, "contacts", contact.id, "companies", company.id))
     rt.journal.record("B1.1", "Lead captured in HubSpot", f"source: {client.source_of_lead.value}",
                       company=company.id, contact=contact.id, deal=deal.id)
     lead = Lead(company_id=company.id, contact_id=contact.id, deal_id=deal.id, pipeline_id=pipeline.id,
@@ -59,14 +61,13 @@ def assign_specialist(client: NewClient, rt: Runtime, lead: Lead, pipeline) -> L
     """The least-loaded onboarding specialist (by open onboardings) owns the client's records."""
     hub = rt.clients.hubspot
     specialists = [str(p.email) for p in rt.profile.people(Role.ONBOARDING_SPECIALIST)]
-    owners = crm.owner_ids(hub, specialists)
+    owners, load = concurrently(lambda: crm.owner_ids(hub, specialists),
+                                lambda: crm.open_onboardings_by_owner(hub, pipeline))
     if lead.owner_id in owners.values():  # a re-run keeps the specialist already assigned
         email_of = next(e for e, oid in owners.items() if oid == lead.owner_id)
     else:
-        load = crm.open_onboardings_by_owner(hub, pipeline)
         email_of = min(owners, key=lambda e: (load.get(owners[e], 0), specialists.index(e)))
-    crm.set_owner(hub, owners[email_of], lead.ids())
-    crm.update_company(hub, lead.company_id, {"specialist_email": email_of})
+    crm.set_owner(hub, owners[email_of], lead.ids(), company_properties={"specialist_email": email_of})
     rt.journal.record("A1.3", "Onboarding specialist assigned", email_of)
     return lead.model_copy(update={"owner_id": owners[email_of], "specialist_email": email_of})
 
@@ -89,7 +90,9 @@ def meeting_slot(rt: Runtime, calendar_id: str, key: tuple[str, ...], minutes: i
     if booked is not None:
         return datetime.fromisoformat(booked.start)
     now = rt.now()
-    busy = [b for cal in (calendar_id, *also_busy) for b in meetings.busy_times(rt.clients.calendar, cal, now, 30)]
+    calendars = (calendar_id, *also_busy)
+    busy = [b for found in concurrently(*(lambda c=c: meetings.busy_times(rt.clients.calendar, c, now, 30)
+                                          for c in calendars)) for b in found]
     earliest = (now.astimezone(rt.profile.tz) + timedelta(days=rt.rules.meetings.earliest_days_ahead)).date()
     return next_free_slot(now, minutes, busy, rt.profile.working_hours, rt.profile.tz, earliest_day=earliest)
 
@@ -103,22 +106,31 @@ def schedule_discovery_call(client: NewClient, rt: Runtime, lead: Lead, speciali
     topic = f"Discovery call — {client.company_name} × {rt.profile.company.name}"
     zoom = meetings.schedule_zoom(rt.clients.zoom, str(specialist.email), topic, when, minutes, rt.profile.timezone,
                                   "Your needs, pain points and expectations")
-    meetings.put_calendar_event(rt.clients.calendar, str(specialist.email), key, topic,
-                                f"Join Zoom: {zoom.join_url}", when, minutes, rt.profile.timezone,
-                                [str(client.email), str(specialist.email)], location=zoom.join_url)
     local = when.astimezone(rt.profile.tz).strftime("%A %d %B %Y, %H:%M %Z")
     mail = rt.renderer.render("email/discovery_invite.html.j2", client=client, specialist=specialist, when=local,
                               minutes=minutes, join_url=zoom.join_url)
-    email.send_email(rt.clients.gmail, str(client.email), mail, key="discovery-invite", domain=client.domain,
-                     sender=str(specialist.email))
+    concurrently(
+        lambda: meetings.put_calendar_event(rt.clients.calendar, str(specialist.email), key, topic,
+                                            f"Join Zoom: {zoom.join_url}", when, minutes, rt.profile.timezone,
+                                            [str(client.email), str(specialist.email)], location=zoom.join_url),
+        lambda: email.send_email(rt.clients.gmail, str(client.email), mail, key="discovery-invite",
+                                 domain=client.domain, sender=str(specialist.email)))
     rt.journal.record("A1.2", "Discovery call scheduled", local, zoom=zoom.join_url)
     return lead.model_copy(update={"discovery_meeting_id": zoom.id, "discovery_at": when})
 
 
-@sop_step("A2.1", "B1.2")
-def collect_intake(client: NewClient, rt: Runtime, lead: Lead, specialist: Person) -> Lead:
-    """SOP-A 2.1 / B1.2: the intake form, emailed; wait (with reminders) for the answers -> HubSpot."""
-    hub, wait = rt.clients.hubspot, rt.rules.wait("intake_form")
+def request_intake(client: NewClient, rt: Runtime, specialist: Person, form, reminder: int = 0) -> None:
+    """The email asking the client to fill in the intake form (``reminder`` > 0: a reminder)."""
+    mail = rt.renderer.render("email/intake_request.html.j2", client=client, specialist=specialist,
+                              form_title=form.title, form_url=form.responder_uri, reminder=bool(reminder))
+    email.send_email(rt.clients.gmail, str(client.email), mail, key=f"intake-request-{reminder}",
+                     domain=client.domain, sender=str(specialist.email))
+
+
+@sop_step("A2.1")
+def send_intake_form(client: NewClient, rt: Runtime, lead: Lead, specialist: Person):
+    """SOP-A 2.1: the intake form (made once; its id on the company), emailed to the client."""
+    hub = rt.clients.hubspot
     spec = rt.template_data("intake_questions.yaml")
     known = crm.read_company(hub, lead.company_id)
     if known.get("intake_form_id"):
@@ -127,17 +139,18 @@ def collect_intake(client: NewClient, rt: Runtime, lead: Lead, specialist: Perso
         title = spec["title"].replace("{{ company }}", rt.profile.company.name) + f" — {client.company_name}"
         form = forms.create_intake_form(rt.clients.forms, title, spec["questions"])
         crm.update_company(hub, lead.company_id, {"intake_form_id": form.id})
-
-    def send_request(reminder: int = 0) -> None:
-        mail = rt.renderer.render("email/intake_request.html.j2", client=client, specialist=specialist,
-                                  form_title=form.title, form_url=form.responder_uri, reminder=bool(reminder))
-        email.send_email(rt.clients.gmail, str(client.email), mail, key=f"intake-request-{reminder}",
-                         domain=client.domain, sender=str(specialist.email))
-
-    send_request()
+    request_intake(client, rt, specialist, form)
     rt.journal.record("A2.1", "Intake form sent", form.title, form=form.responder_uri)
+    return form
+
+
+@sop_step("A2.1", "B1.2")
+def collect_intake(client: NewClient, rt: Runtime, lead: Lead, specialist: Person, form) -> Lead:
+    """SOP-A 2.1 / B1.2: wait (with reminders) for the intake answers -> HubSpot."""
+    hub, wait = rt.clients.hubspot, rt.rules.wait("intake_form")
+    spec = rt.template_data("intake_questions.yaml")
     response = wait_for_client(rt, lambda: next(iter(forms.read_responses(rt.clients.forms, form.id)), None),
-                               wait, send_request, "intake form")
+                               wait, lambda n: request_intake(client, rt, specialist, form, n), "intake form")
     if response is None:
         escalate(client, rt, lead, "the intake form was not answered", wait.on_timeout)
         rt.journal.record("B1.2", "Intake form not answered", "escalated; continuing with the details staff entered",
@@ -171,18 +184,25 @@ def record_discovery_notes(client: NewClient, rt: Runtime, lead: Lead, specialis
                           domain=client.domain)
     folders = documents.ensure_client_folder(rt.clients.drive, client.domain, client.company_name)
     lead = lead.model_copy(update={"folder_ids": {k: f.id for k, f in folders.items()}})
-    crm.update_company(rt.clients.hubspot, lead.company_id, {"drive_folder_id": folders["root"].id})
+
+    def record_folder() -> None:
+        crm.update_company(rt.clients.hubspot, lead.company_id, {"drive_folder_id": folders["root"].id})
+
     if notes is None:
+        record_folder()
         rt.journal.record("A2.3", "Discovery notes", "no notes after escalation", status="timed_out")
         return lead
     body = (f"<b>Discovery call notes</b><br>Expectations: {notes.expectations}<br>"
             f"Deliverables: {notes.deliverables}<br>Deadlines: {notes.deadlines}<br>Pain points: {notes.pain_points}")
-    crm.add_note(rt.clients.hubspot, body, rt.now(), lead.owner_id, lead.ids(), key=f"{client.domain}:discovery-notes")
     doc = rt.renderer.render("docs/discovery_notes.html.j2", client=client, specialist=specialist, notes=notes,
                              date=rt.now().date().isoformat())
-    file = documents.store_document(rt.clients.drive, folders["Meeting notes"].id,
-                                    f"Discovery call notes — {client.company_name}", doc.body, client.domain,
-                                    "discovery-notes")
+    _, _, file = concurrently(
+        record_folder,
+        lambda: crm.add_note(rt.clients.hubspot, body, rt.now(), lead.owner_id, lead.ids(),
+                             key=f"{client.domain}:discovery-notes"),
+        lambda: documents.store_document(rt.clients.drive, folders["Meeting notes"].id,
+                                         f"Discovery call notes — {client.company_name}", doc.body, client.domain,
+                                         "discovery-notes"))
     rt.journal.record("A2.3", "Discovery notes recorded", "HubSpot note + Drive doc", doc=file.web_view_link)
     return lead
 
@@ -202,12 +222,17 @@ def qualify(client: NewClient, rt: Runtime, lead: Lead) -> Outcome | None:
         else:
             verdict = Verdict.QUALIFIED if answer.decision == "qualify" else Verdict.NOT_QUALIFIED
             reasons.append(f"staff: {answer.reason}")
-    crm.update_company(rt.clients.hubspot, lead.company_id, {"qualification": f"{verdict.value}: {'; '.join(reasons)}"})
+
+    def record() -> None:
+        crm.update_company(rt.clients.hubspot, lead.company_id, {"qualification": f"{verdict.value}: {'; '.join(reasons)}"})
+
     rt.journal.record("B1.3", "Qualification check", f"{verdict.value}: {'; '.join(reasons)}")
     log.info("qualification: %s (%s)", verdict.value, "; ".join(reasons))
     if verdict is Verdict.QUALIFIED:
-        crm.move_deal(rt.clients.hubspot, lead.deal_id, lead.pipeline_id, lead.stage_ids["qualified"])
+        concurrently(record, lambda: crm.move_deal(rt.clients.hubspot, lead.deal_id, lead.pipeline_id,
+                                                   lead.stage_ids["qualified"]))
         return None
+    record()
     decline(client, rt, lead, reasons)
     return Outcome.DECLINED
 

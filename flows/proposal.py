@@ -13,7 +13,7 @@ from onboard.rules import ServicePackage
 from onboard.runtime import Runtime
 from tasks import crm, documents, email
 
-from .steps import sop_step
+from .steps import concurrently, sop_step
 from .waits import ask_staff
 
 MAX_REVISIONS = 5
@@ -23,8 +23,9 @@ MAX_REVISIONS = 5
       validate_parameters=False)
 def proposal_and_agreement(client: NewClient, rt: Runtime, lead: Lead) -> tuple[Outcome | None, Agreement | None]:
     """Solution design, proposal (with revisions), contract and signatures; deal closed-won."""
-    folders = documents.ensure_client_folder(rt.clients.drive, client.domain, client.company_name)
-    lead = lead.model_copy(update={"folder_ids": {k: f.id for k, f in folders.items()}})
+    if not lead.folder_ids:  # phase 1 made them (discovery notes); a lead from elsewhere may lack them
+        folders = documents.ensure_client_folder(rt.clients.drive, client.domain, client.company_name)
+        lead = lead.model_copy(update={"folder_ids": {k: f.id for k, f in folders.items()}})
     package, scope, price = design_solution(client, rt, lead)
     outcome, version, proposal_id, price = negotiate(client, rt, lead, package, scope, price)
     if outcome is not None:
@@ -70,16 +71,21 @@ def present_proposal(client: NewClient, rt: Runtime, lead: Lead, package: Servic
     file = documents.store_document(rt.clients.drive, lead.folder_ids["Proposals"],
                                     f"Proposal v{version} — {client.company_name}", doc.body, client.domain,
                                     f"proposal-v{version}")
-    documents.share_with(rt.clients.drive, file.id, str(client.email))
     mail = rt.renderer.render("email/proposal.html.j2", client=client, package=package, version=version,
                               doc_url=file.web_view_link, specialist=specialist)
-    email.send_email(rt.clients.gmail, str(client.email), mail, key=f"proposal-v{version}", domain=client.domain,
-                     sender=str(specialist.email))
+
+    def share_and_send() -> None:  # shared before the client gets the link
+        documents.share_with(rt.clients.drive, file.id, str(client.email))
+        email.send_email(rt.clients.gmail, str(client.email), mail, key=f"proposal-v{version}", domain=client.domain,
+                         sender=str(specialist.email))
+
     stage = "proposal" if version == 1 else "negotiation"
-    crm.move_deal(rt.clients.hubspot, lead.deal_id, lead.pipeline_id, lead.stage_ids[stage])
-    crm.add_note(rt.clients.hubspot, f"Proposal v{version} sent: {file.web_view_link}"
-                 + ("<br>Changes: " + "; ".join(changes) if changes else ""),
-                 rt.now(), lead.owner_id, lead.ids(), key=f"{client.domain}:proposal-v{version}")
+    concurrently(
+        share_and_send,
+        lambda: crm.move_deal(rt.clients.hubspot, lead.deal_id, lead.pipeline_id, lead.stage_ids[stage]),
+        lambda: crm.add_note(rt.clients.hubspot, f"Proposal v{version} sent: {file.web_view_link}"
+                             + ("<br>Changes: " + "; ".join(changes) if changes else ""),
+                             rt.now(), lead.owner_id, lead.ids(), key=f"{client.domain}:proposal-v{version}"))
     rt.journal.record("B2.2", f"Proposal v{version} presented", f"{rt.rules.currency} {price:,}", doc=file.web_view_link)
     return file.id
 
@@ -127,12 +133,16 @@ def sign_contract(client: NewClient, rt: Runtime, lead: Lead, package: ServicePa
     contract = documents.store_document(rt.clients.drive, lead.folder_ids["Contracts"],
                                         f"Service agreement — {client.company_name}", doc.body, client.domain,
                                         "contract")
-    documents.share_with(rt.clients.drive, contract.id, str(client.email), role="commenter")
     mail = rt.renderer.render("email/contract.html.j2", client=client, doc_url=contract.web_view_link,
                               specialist=specialist)
-    email.send_email(rt.clients.gmail, str(client.email), mail, key="contract", domain=client.domain,
-                     sender=str(specialist.email))
-    crm.move_deal(hub, lead.deal_id, lead.pipeline_id, lead.stage_ids["contract"])
+
+    def share_and_send() -> None:  # shared before the client gets the link
+        documents.share_with(rt.clients.drive, contract.id, str(client.email), role="commenter")
+        email.send_email(rt.clients.gmail, str(client.email), mail, key="contract", domain=client.domain,
+                         sender=str(specialist.email))
+
+    concurrently(share_and_send,
+                 lambda: crm.move_deal(hub, lead.deal_id, lead.pipeline_id, lead.stage_ids["contract"]))
     rt.journal.record("B2.4", "Contract sent for signature", doc=contract.web_view_link)
 
     signed = wait_for_signatures(client, rt)
@@ -146,14 +156,15 @@ def sign_contract(client: NewClient, rt: Runtime, lead: Lead, package: ServicePa
     record = (f"{doc.body}<hr><p>Signed for {client.company_name} by {signed.client_signatory}; for "
               f"{rt.profile.company.name} by {signed.provider_signatory}; on {signed.signed_on}. "
               f"Signed copy: {signed.signed_copy_url}</p>")
-    signed_file = documents.store_document(rt.clients.drive, lead.folder_ids["Contracts"],
-                                           f"Service agreement — {client.company_name} — SIGNED", record,
-                                           client.domain, "contract-signed")
-    crm.move_deal(hub, lead.deal_id, lead.pipeline_id, lead.stage_ids["won"])
-    crm.update_company(hub, lead.company_id, {"won_date": signed.signed_on.isoformat()})  # the funnel's "won"
-    crm.add_note(hub, f"Contract signed by {signed.client_signatory} and {signed.provider_signatory} on "
-                 f"{signed.signed_on}: {signed.signed_copy_url}", rt.now(), lead.owner_id, lead.ids(),
-                 key=f"{client.domain}:contract-signed")
+    signed_file, *_ = concurrently(
+        lambda: documents.store_document(rt.clients.drive, lead.folder_ids["Contracts"],
+                                         f"Service agreement — {client.company_name} — SIGNED", record,
+                                         client.domain, "contract-signed"),
+        lambda: crm.move_deal(hub, lead.deal_id, lead.pipeline_id, lead.stage_ids["won"]),
+        lambda: crm.update_company(hub, lead.company_id, {"won_date": signed.signed_on.isoformat()}),  # funnel's "won"
+        lambda: crm.add_note(hub, f"Contract signed by {signed.client_signatory} and {signed.provider_signatory} on "
+                             f"{signed.signed_on}: {signed.signed_copy_url}", rt.now(), lead.owner_id, lead.ids(),
+                             key=f"{client.domain}:contract-signed"))
     rt.journal.record("B2.4", "Contract signed; deal closed-won", f"on {signed.signed_on}", doc=signed_file.web_view_link)
     return None, Agreement(package_key=package.key, scope=scope, price=price, proposal_version=version,
                            proposal_file_id=proposal_id, contract_file_id=contract.id, signed_file_id=signed_file.id,

@@ -7,7 +7,6 @@ from datetime import date, datetime, timedelta
 from prefect import flow
 
 from integrations.errors import Conflict
-
 from onboard.approvals import KickoffOutcome
 from onboard.clientid import next_client_id
 from onboard.models import NewClient
@@ -18,7 +17,7 @@ from onboard.runtime import Runtime
 from tasks import chat, crm, documents, email, meetings, projects
 
 from .contact import escalate, meeting_slot
-from .steps import sop_step
+from .steps import concurrently, sop_step
 from .waits import ask_staff
 
 TEAM_ROLES = (Role.ACCOUNT_MANAGER, Role.ONBOARDING_SPECIALIST, Role.CLIENT_RELATIONS_MANAGER, Role.OPERATIONS)
@@ -29,21 +28,28 @@ def service_setup(client: NewClient, rt: Runtime, lead: Lead, agreement: Agreeme
     """Accounts and client id, project plan, channels, introductions, welcome pack and kick-off."""
     package = rt.rules.package(agreement.package_key)
     team = client_team(rt, lead)
-    client_id = create_accounts(client, rt, lead, agreement)
-    kickoff_key = (client.domain, "kickoff")
     manager = rt.person(Role.ACCOUNT_MANAGER)
-    kickoff_at = meeting_slot(rt, str(manager.email), kickoff_key, rt.rules.meetings.kickoff_minutes,
-                              also_busy=(lead.specialist_email,))
+    kickoff_key = (client.domain, "kickoff")
+    client_id, kickoff_at = concurrently(
+        lambda: create_accounts(client, rt, lead, agreement),
+        lambda: meeting_slot(rt, str(manager.email), kickoff_key, rt.rules.meetings.kickoff_minutes,
+                             also_busy=(lead.specialist_email,)))
     start = service_start(client, kickoff_at, rt)
-    project = plan_project(client, rt, lead, package, start, client_id)
-    channel = open_channels(client, rt, lead, team, client_id, project, start, package.weeks)
-    introduce_team(client, rt, team, manager)
-    letter_id = send_welcome_pack(client, rt, lead, team, manager, client_id, start, package)
-    meeting_id = hold_kickoff(client, rt, lead, team, manager, package, kickoff_key, kickoff_at, start, project,
-                              channel.name)
+    # what does not wait on anything else goes at once; then what needs the project and the channel
+    project, channel, _, letter_id, zoom = concurrently(
+        lambda: plan_project(client, rt, lead, package, start, client_id),
+        lambda: open_channel(client, rt, lead, team, client_id),
+        lambda: introduce_team(client, rt, team, manager),
+        lambda: send_welcome_pack(client, rt, lead, team, manager, client_id, start, package),
+        lambda: kickoff_meeting(client, rt, manager, kickoff_at))
+    concurrently(
+        lambda: announce_channel(client, rt, lead, team, client_id, project, channel, start, package.weeks),
+        lambda: invite_to_kickoff(client, rt, lead, team, manager, package, kickoff_key, kickoff_at, zoom, start,
+                                  project, channel.name))
+    record_kickoff(client, rt, lead, manager)
     hand_off(rt, lead, kickoff_at, start, package.weeks, manager)
     return Setup(client_id=client_id, asana_project_gid=project.gid, slack_channel_id=channel.id,
-                 kickoff_meeting_id=meeting_id, kickoff_at=kickoff_at, service_start=start,
+                 kickoff_meeting_id=zoom.id, kickoff_at=kickoff_at, service_start=start,
                  welcome_letter_id=letter_id)
 
 
@@ -89,12 +95,13 @@ def create_accounts(client: NewClient, rt: Runtime, lead: Lead, agreement: Agree
 
         taken = crm.find_client_ids(hub, client_id_prefix(client.company_name))
         client_id = next_client_id(client.company_name, taken)
-    crm.update_company(hub, lead.company_id, {"client_id": client_id, "lifecyclestage": "customer",
-                                              "service_package": agreement.package_key})
-    crm.update_contact(hub, lead.contact_id, {"lifecyclestage": "customer"})
-    rt.journal.record("A3.1", "CRM profile completed", f"client id {client_id}; lifecycle customer")
     package = rt.rules.package(agreement.package_key)
-    crm.add_billing_line_item(hub, lead.deal_id, package.name, 1, agreement.price)
+    concurrently(
+        lambda: crm.update_company(hub, lead.company_id, {"client_id": client_id, "lifecyclestage": "customer",
+                                                          "service_package": agreement.package_key}),
+        lambda: crm.update_contact(hub, lead.contact_id, {"lifecyclestage": "customer"}),
+        lambda: crm.add_billing_line_item(hub, lead.deal_id, package.name, 1, agreement.price))
+    rt.journal.record("A3.1", "CRM profile completed", f"client id {client_id}; lifecycle customer")
     rt.journal.record("B3.1", "Billing account created", f"{rt.rules.billing}: {package.name} {agreement.price:,}")
     return client_id
 
@@ -107,13 +114,15 @@ def plan_project(client: NewClient, rt: Runtime, lead: Lead, package, start: dat
     project = projects.create_project(asana, f"{client.company_name} — {package.name} ({client_id})",
                                       "Client Services", f"{package.name} for {client.company_name}. Client id {client_id}.",
                                       start, start + timedelta(weeks=package.weeks))
-    sections = {}
-    for task in planned:
-        if task.section not in sections:
-            sections[task.section] = projects.create_section(asana, project.gid, task.section)
-        assignee = rt.person(task.role, lead.specialist_email if task.role is Role.ONBOARDING_SPECIALIST else None)
-        projects.create_plan_task(asana, project.gid, sections[task.section].gid, task.name, str(assignee.email),
-                                  task.due_on, task.notes)
+    assignees = {t: str(rt.person(t.role, lead.specialist_email if t.role is Role.ONBOARDING_SPECIALIST else None).email)
+                 for t in planned}
+    sections, gids, done = concurrently(
+        lambda: projects.create_sections(asana, project, list(dict.fromkeys(t.section for t in planned))),
+        lambda: projects.user_gids(asana, assignees.values()),
+        lambda: projects.task_names(asana, project))
+    concurrently(*(lambda t=t: projects.create_plan_task(asana, project.gid, sections[t.section].gid, t.name,
+                                                         gids[assignees[t]], t.due_on, t.notes)
+                   for t in planned if t.name not in done))
     crm.update_company(rt.clients.hubspot, lead.company_id, {"asana_project_gid": project.gid})
     rt.journal.record("A3.2", "Project plan created in Asana", f"{len(planned)} tasks", project=project.permalink_url)
     return project
@@ -138,32 +147,41 @@ def claim_channel(rt: Runtime, client: NewClient, client_id: str, company_id: st
 
 
 @sop_step("A3.3")
-def open_channels(client: NewClient, rt: Runtime, lead: Lead, team: list[Person], client_id: str, project,
-                  start: date, weeks: int):
-    """SOP-A 3.3: the Slack channel (team invited, topic, purpose, welcome post) and recurring invites."""
+def open_channel(client: NewClient, rt: Runtime, lead: Lead, team: list[Person], client_id: str):
+    """SOP-A 3.3: the client's Slack channel, recorded on the company at once, the team invited and
+    its topic and purpose set."""
     slack, hub = rt.clients.slack, rt.clients.hubspot
     known = crm.read_company(hub, lead.company_id).get("slack_channel_id")
     channel = chat.channel_by_id(slack, known) if known else claim_channel(rt, client, client_id, lead.company_id)
     crm.update_company(hub, lead.company_id, {"slack_channel_id": channel.id})  # recorded at once: a re-run finds it
-    missing = chat.invite_team(slack, channel.id, [str(p.email) for p in team])
-    chat.describe_channel(slack, channel.id, f"{client.company_name} ({client_id})",
-                          f"Working with {client.company_name}: updates, questions and decisions")
+    missing, _ = concurrently(
+        lambda: chat.invite_team(slack, channel.id, [str(p.email) for p in team]),
+        lambda: chat.describe_channel(slack, channel.id, f"{client.company_name} ({client_id})",
+                                      f"Working with {client.company_name}: updates, questions and decisions"))
+    rt.journal.record("A3.3", "Slack channel opened", f"#{channel.name}"
+                      + (f"; not on Slack: {', '.join(missing)}" if missing else ""))
+    return channel
+
+
+@sop_step("A3.3")
+def announce_channel(client: NewClient, rt: Runtime, lead: Lead, team: list[Person], client_id: str, project,
+                     channel, start: date, weeks: int) -> None:
+    """SOP-A 3.3: the welcome post with the links, and the recurring weekly check-in invite."""
     manager, specialist = team[0], team[1]
     text = rt.renderer.render("slack/welcome_post.md.j2", client=client, client_id=client_id, account_manager=manager,
                               specialist=specialist, crm_url=crm_url(rt, lead.company_id),
                               project_url=project.permalink_url or project.gid,
                               folder_url=f"https://drive.google.com/drive/folders/{lead.folder_ids['root']}",
                               start_date=start.isoformat()).body
-    chat.post(slack, channel.id, text, key=f"{client.domain}:welcome")
     first = datetime.combine(start + timedelta(days=7), rt.profile.working_hours.start, rt.profile.tz)
-    meetings.put_calendar_event(rt.clients.calendar, str(manager.email), (client.domain, "weekly-check-in"),
-                                f"Weekly check-in — {client.company_name}", f"Slack: #{channel.name}", first, 30,
-                                rt.profile.timezone, [str(client.email)] + [str(p.email) for p in team[:2]],
-                                recurrence=[f"RRULE:FREQ=WEEKLY;COUNT={weeks}"])
-    rt.journal.record("A3.3", "Communication channels set up",
-                      f"#{channel.name}; weekly check-ins from {first.date()}"
-                      + (f"; not on Slack: {', '.join(missing)}" if missing else ""))
-    return channel
+    concurrently(
+        lambda: chat.post(rt.clients.slack, channel.id, text, key=f"{client.domain}:welcome"),
+        lambda: meetings.put_calendar_event(rt.clients.calendar, str(manager.email), (client.domain, "weekly-check-in"),
+                                            f"Weekly check-in — {client.company_name}", f"Slack: #{channel.name}",
+                                            first, 30, rt.profile.timezone,
+                                            [str(client.email)] + [str(p.email) for p in team[:2]],
+                                            recurrence=[f"RRULE:FREQ=WEEKLY;COUNT={weeks}"]))
+    rt.journal.record("A3.3", "Communication channels set up", f"#{channel.name}; weekly check-ins from {first.date()}")
 
 
 @sop_step("B3.2")
@@ -196,14 +214,19 @@ def send_welcome_pack(client: NewClient, rt: Runtime, lead: Lead, team: list[Per
     return file.id
 
 
-@sop_step("A3.4", "B3.4")
-def hold_kickoff(client: NewClient, rt: Runtime, lead: Lead, team: list[Person], manager: Person, package,
-                 key: tuple[str, ...], when: datetime, start: date, project, channel_name: str) -> int:
-    """SOP-A 3.4 / B3.4: Zoom + invite with the agenda; afterwards the confirmed outcome is recorded."""
-    minutes = rt.rules.meetings.kickoff_minutes
+@sop_step("A3.4")
+def kickoff_meeting(client: NewClient, rt: Runtime, manager: Person, when: datetime):
+    """SOP-A 3.4: the kick-off's Zoom meeting, hosted by the account manager."""
     topic = f"Kick-off — {client.company_name} × {rt.profile.company.name}"
-    zoom = meetings.schedule_zoom(rt.clients.zoom, str(manager.email), topic, when, minutes, rt.profile.timezone,
-                                  "Objectives, timeline, communication, next steps")
+    return meetings.schedule_zoom(rt.clients.zoom, str(manager.email), topic, when, rt.rules.meetings.kickoff_minutes,
+                                  rt.profile.timezone, "Objectives, timeline, communication, next steps")
+
+
+@sop_step("A3.4", "B3.4")
+def invite_to_kickoff(client: NewClient, rt: Runtime, lead: Lead, team: list[Person], manager: Person, package,
+                      key: tuple[str, ...], when: datetime, zoom, start: date, project, channel_name: str) -> None:
+    """SOP-A 3.4 / B3.4: the agenda in Drive, then the Calendar invite and the email that point to it."""
+    minutes = rt.rules.meetings.kickoff_minutes
     local = when.astimezone(rt.profile.tz).strftime("%A %d %B %Y, %H:%M %Z")
     agenda = rt.renderer.render("docs/kickoff_agenda.html.j2", client=client, team=team, package=package, when=local,
                                 join_url=zoom.join_url, start_date=start.isoformat(),
@@ -213,30 +236,36 @@ def hold_kickoff(client: NewClient, rt: Runtime, lead: Lead, team: list[Person],
     agenda_file = documents.store_document(rt.clients.drive, lead.folder_ids["Meeting notes"],
                                            f"Kick-off agenda — {client.company_name}", agenda.body, client.domain,
                                            "kickoff-agenda")
-    meetings.put_calendar_event(rt.clients.calendar, str(manager.email), key, topic,
-                                f"Agenda: {agenda_file.web_view_link}\nJoin Zoom: {zoom.join_url}", when, minutes,
-                                rt.profile.timezone, [str(client.email)] + [str(p.email) for p in team],
-                                location=zoom.join_url)
     mail = rt.renderer.render("email/kickoff_invite.html.j2", client=client, when=local, join_url=zoom.join_url,
                               agenda_url=agenda_file.web_view_link, account_manager=manager)
-    email.send_email(rt.clients.gmail, str(client.email), mail, key="kickoff-invite", domain=client.domain,
-                     sender=str(manager.email))
+    concurrently(
+        lambda: meetings.put_calendar_event(rt.clients.calendar, str(manager.email), key, zoom.topic,
+                                            f"Agenda: {agenda_file.web_view_link}\nJoin Zoom: {zoom.join_url}", when,
+                                            minutes, rt.profile.timezone,
+                                            [str(client.email)] + [str(p.email) for p in team],
+                                            location=zoom.join_url),
+        lambda: email.send_email(rt.clients.gmail, str(client.email), mail, key="kickoff-invite",
+                                 domain=client.domain, sender=str(manager.email)))
     rt.journal.record("A3.4", "Kick-off scheduled", local, zoom=zoom.join_url, agenda=agenda_file.web_view_link)
 
+
+@sop_step("B3.4")
+def record_kickoff(client: NewClient, rt: Runtime, lead: Lead, manager: Person) -> None:
+    """SOP-B 3.4: after the kick-off, the confirmed objectives, timeline and next steps -> HubSpot + Drive."""
     wait = rt.rules.wait("kickoff_outcome")
     outcome = ask_staff(rt, KickoffOutcome, wait, what="Kick-off outcome", approver=manager,
                         client_name=client.company_name, domain=client.domain)
     if outcome is None:
         escalate(client, rt, lead, "the kick-off outcome was not recorded", "follow up in the first check-in")
         rt.journal.record("B3.4", "Kick-off outcome", "not recorded in time; escalated", status="timed_out")
-        return zoom.id
-    crm.add_note(rt.clients.hubspot, f"Kick-off confirmed.<br>Objectives: {outcome.objectives}<br>"
-                 f"Timeline: {outcome.timeline}<br>Next steps: {outcome.next_steps}", rt.now(), lead.owner_id,
-                 lead.ids(), key=f"{client.domain}:kickoff-outcome")
+        return
     doc = rt.renderer.render("docs/kickoff_outcome.html.j2", client=client, outcome=outcome,
                              date=rt.now().date().isoformat())
-    file = documents.store_document(rt.clients.drive, lead.folder_ids["Meeting notes"],
-                                    f"Kick-off outcome — {client.company_name}", doc.body, client.domain,
-                                    "kickoff-outcome")
+    _, file = concurrently(
+        lambda: crm.add_note(rt.clients.hubspot, f"Kick-off confirmed.<br>Objectives: {outcome.objectives}<br>"
+                             f"Timeline: {outcome.timeline}<br>Next steps: {outcome.next_steps}", rt.now(),
+                             lead.owner_id, lead.ids(), key=f"{client.domain}:kickoff-outcome"),
+        lambda: documents.store_document(rt.clients.drive, lead.folder_ids["Meeting notes"],
+                                         f"Kick-off outcome — {client.company_name}", doc.body, client.domain,
+                                         "kickoff-outcome"))
     rt.journal.record("B3.4", "Kick-off outcome recorded", "HubSpot note + Drive doc", doc=file.web_view_link)
-    return zoom.id

@@ -1,11 +1,14 @@
-"""Which SOP step is running: every task run inside a step function is tagged ``sop:<step>``."""
+"""Which SOP step is running (every task run inside a step function is tagged ``sop:<step>``), and
+running independent steps at the same time."""
 
 from __future__ import annotations
 
+import contextvars
 import functools
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
-from typing import ParamSpec, TypeVar
+from typing import Any, ParamSpec, TypeVar
 
 from prefect.context import TagsContext
 
@@ -34,3 +37,19 @@ def sop_step(*steps: str) -> Callable[[Callable[P, R]], Callable[P, R]]:
         return run
 
     return decorate
+
+
+def concurrently(*steps: Callable[[], Any]) -> list[Any]:
+    """Run independent steps at the same time (their vendor calls overlap); their results in order.
+
+    Each runs in its own thread in a copy of this context, so its task runs belong to the calling
+    flow run and carry its SOP tags. Every step finishes before the first error, if any, is raised:
+    nothing is left running behind a failed step."""
+    if len(steps) <= 1:
+        return [step() for step in steps]
+    with ThreadPoolExecutor(max_workers=len(steps), thread_name_prefix="step") as pool:
+        futures = [pool.submit(contextvars.copy_context().run, step) for step in steps]
+    errors = [f.exception() for f in futures if f.exception() is not None]
+    if errors:
+        raise errors[0]
+    return [f.result() for f in futures]

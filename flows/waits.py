@@ -71,7 +71,7 @@ def ask_staff(rt: Runtime, form: type[T], wait: Wait, *, what: str, approver: Pe
         try:
             key = f"{slug(what)}-{reminders}"
             answer = pause_flow_run(wait_for_input=form, timeout=max(1, round(min(interval, left))),
-                                    poll_interval=max(1, round(min(rt.settings.poll_seconds, interval / 2))),
+                                    poll_interval=max(0.05, min(rt.settings.poll_seconds, interval / 2)),
                                     key=key)
             log.info("%s answered by staff", what)
             return answer

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from datetime import date
 from typing import Any, TypeVar
 
@@ -54,6 +54,7 @@ class Project:
     due_on: str | None
     archived: bool
     permalink_url: str | None
+    created: bool = field(default=False, compare=False)  # made by this call (so it holds nothing yet)
 
 
 @dataclass(frozen=True)
@@ -205,6 +206,10 @@ class AsanaProjects:
         self._sections = asana.SectionsApi(api_client)
         self._tasks = asana.TasksApi(api_client)
         self._stories = asana.StoriesApi(api_client)
+        # people and teams do not change during a run: looked up once per client
+        self._user_gids: dict[str, str | None] = {}
+        self._team_gids: dict[str, str] = {}
+        self._in_doubt: set[tuple[str, str]] = set()  # (project, task name) creates whose answer was lost
 
     # -- plumbing ------------------------------------------------------------------------------
 
@@ -246,21 +251,26 @@ class AsanaProjects:
         return _user(self._do(lambda: self._users.get_user("me", {}, _request_timeout=TIMEOUT), idempotent=True))
 
     def user_by_email(self, email: str) -> str | None:
-        """The gid of the user with ``email``, or None when Asana does not know it."""
-        try:
-            found = self._do(lambda: self._users.get_user(email, {}, _request_timeout=TIMEOUT), idempotent=True)
-        except NotFound:
-            return None
-        return found["gid"]
+        """The gid of the user with ``email``, or None when Asana does not know it (asked once per client)."""
+        key = email.lower()
+        if key not in self._user_gids:
+            try:
+                found = self._do(lambda: self._users.get_user(email, {}, _request_timeout=TIMEOUT), idempotent=True)
+                self._user_gids[key] = found["gid"]
+            except NotFound:
+                self._user_gids[key] = None
+        return self._user_gids[key]
 
     def team_gid(self, name: str) -> str:
         """The gid of the team called ``name`` in the workspace; NotFound when there is none."""
-        teams = self._each(lambda o: self._teams.get_teams_for_workspace(
-            self.workspace_gid, o, full_payload=True, _request_timeout=TIMEOUT), {}, retry_pages=True)
-        for team in teams:
-            if team.get("name") == name:
-                return team["gid"]
-        raise NotFound(VENDOR, f"no team named {name!r}")
+        if name not in self._team_gids:
+            teams = self._each(lambda o: self._teams.get_teams_for_workspace(
+                self.workspace_gid, o, full_payload=True, _request_timeout=TIMEOUT), {}, retry_pages=True)
+            found = next((t["gid"] for t in teams if t.get("name") == name), None)
+            if found is None:
+                raise NotFound(VENDOR, f"no team named {name!r}")
+            self._team_gids[name] = found
+        return self._team_gids[name]
 
     # -- projects ------------------------------------------------------------------------------
 
@@ -289,7 +299,7 @@ class AsanaProjects:
             data = _jsonable({"name": name, "team": team_gid, "notes": notes,
                               "start_on": start_on, "due_on": due_on})
             body = {"data": {k: v for k, v in data.items() if v is not None}}
-            return _project(self._projects.create_project(body, {}, _request_timeout=TIMEOUT))
+            return replace(_project(self._projects.create_project(body, {}, _request_timeout=TIMEOUT)), created=True)
 
         return self._do(run, idempotent=True)  # a retry finds what a failed-looking create made
 
@@ -350,6 +360,18 @@ class AsanaProjects:
             body, gid, {"opt_fields": PROJECT_FIELDS}, _request_timeout=TIMEOUT), idempotent=True))
 
     # -- sections ------------------------------------------------------------------------------
+
+    def sections(self, project_gid: str) -> list[Section]:
+        """The project's sections in order (all pages)."""
+        pages = self._each(lambda o: self._sections.get_sections_for_project(
+            project_gid, o, full_payload=True, _request_timeout=TIMEOUT), {}, retry_pages=True)
+        return [Section(gid=s["gid"], name=s["name"], project_gid=project_gid) for s in pages]
+
+    def create_section(self, project_gid: str, name: str) -> Section:
+        """A new section at the end of the project (a plain create: not retried on 5xx)."""
+        body = {"data": {"name": name}}
+        return _section(self._do(lambda: self._sections.create_section_for_project(
+            project_gid, {"body": body}, _request_timeout=TIMEOUT), idempotent=False))
 
     def find_or_create_section(self, project_gid: str, name: str) -> Section:
         """The project's section called ``name``; created at the end when missing."""
@@ -417,6 +439,35 @@ class AsanaProjects:
                               "external": {"gid": external_gid} if external_gid else None})
             body = {"data": {k: v for k, v in data.items() if v is not None}}
             return _task(self._tasks.create_task(body, {"opt_fields": TASK_FIELDS}, _request_timeout=TIMEOUT))
+
+        return self._do(run, idempotent=True)
+
+    def create_task(self, project_gid: str, name: str, *, section_gid: str | None = None,
+                    assignee_gid: str | None = None, due_on: str | date | None = None,
+                    notes: str | None = None) -> Task:
+        """A new task in the project (in ``section_gid``), for a caller that knows it is not there yet.
+
+        A create whose answer is lost (5xx, timeout) may have happened: every later try of the same
+        task, this call's retries and the caller's, looks for it by name before creating again."""
+        key = (project_gid, name)
+
+        def run() -> Task:
+            if key in self._in_doubt:
+                found = next((t for t in self._project_tasks(project_gid, retry_pages=False) if t.name == name), None)
+                if found is not None:
+                    return found
+            membership = {"project": project_gid, **({"section": section_gid} if section_gid else {})}
+            data = _jsonable({"name": name, "memberships": [membership], "assignee": assignee_gid,
+                              "due_on": due_on, "notes": notes})
+            body = {"data": {k: v for k, v in data.items() if v is not None}}
+            try:
+                task = _task(_translate(lambda: self._tasks.create_task(
+                    body, {"opt_fields": TASK_FIELDS}, _request_timeout=TIMEOUT)))
+            except Transient:
+                self._in_doubt.add(key)
+                raise
+            self._in_doubt.discard(key)
+            return task
 
         return self._do(run, idempotent=True)
 

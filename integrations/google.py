@@ -14,9 +14,10 @@ from __future__ import annotations
 
 import base64
 import json
+import queue
 import socket
-import threading
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from email.message import EmailMessage
@@ -86,22 +87,30 @@ def _document(api: str, version: str, root_url: str | None) -> dict[str, Any]:
     return doc
 
 
-class _HttpFactory:
-    """One authorised httplib2 client per thread: httplib2.Http is not thread-safe."""
+class _HttpPool:
+    """Authorised httplib2 clients lent out one request at a time: httplib2.Http is not thread-safe,
+    and a pool (unlike one per thread) keeps connections open when steps run in short-lived threads."""
 
     def __init__(self, credentials: Credentials, timeout: float) -> None:
         self._credentials = credentials
         self._timeout = timeout
-        self._local = threading.local()
+        self._idle: queue.SimpleQueue[google_auth_httplib2.AuthorizedHttp] = queue.SimpleQueue()
 
-    def __call__(self) -> google_auth_httplib2.AuthorizedHttp:
-        http = getattr(self._local, "http", None)
-        if http is None:
-            raw = build_http()
-            raw.timeout = self._timeout
-            http = google_auth_httplib2.AuthorizedHttp(self._credentials, http=raw)
-            self._local.http = http
-        return http
+    def _new(self) -> google_auth_httplib2.AuthorizedHttp:
+        raw = build_http()
+        raw.timeout = self._timeout
+        return google_auth_httplib2.AuthorizedHttp(self._credentials, http=raw)
+
+    @contextmanager
+    def lend(self) -> Iterator[google_auth_httplib2.AuthorizedHttp]:
+        try:
+            http = self._idle.get_nowait()
+        except queue.Empty:
+            http = self._new()
+        try:
+            yield http
+        finally:
+            self._idle.put(http)
 
 
 @dataclass(frozen=True)
@@ -114,10 +123,11 @@ class GoogleServices:
 
 def connect(credentials: Credentials, root_url: str | None = None, *, timeout: float = 30.0) -> GoogleServices:
     """The four clients; ``root_url`` is the sandbox's ``http://h:P/google/``, None for Google itself."""
-    http = _HttpFactory(credentials, timeout)
+    http = _HttpPool(credentials, timeout)
 
     def build(api: str, version: str):
-        return build_from_document(_document(api, version, root_url), http=http())
+        with http.lend() as h:  # the service keeps it as its default; every request names its own
+            return build_from_document(_document(api, version, root_url), http=h)
 
     mailbox = "me"
     return GoogleServices(
@@ -168,16 +178,28 @@ class _Api:
 
     page_size: int | None = None  # None: the API's maximum page; tests lower it to exercise paging
 
-    def __init__(self, service: Any, http: Callable[[], Any]) -> None:
+    def __init__(self, service: Any, http: _HttpPool) -> None:
         self._service = service
         self._http = http
+        self._resources: dict[tuple[str, ...], Any] = {}
+
+    def _resource(self, *path: str) -> Any:
+        """A resource of the service (``files``, ``users.messages``), built once: the SDK builds every
+        method of a resource again on each access. Requests name their http, so threads can share it."""
+        resource = self._resources.get(path)
+        if resource is None:
+            resource = self._service
+            for name in path:
+                resource = getattr(resource, name)()
+            self._resources[path] = resource
+        return resource
 
     def _run(self, make_request: Callable[[], Any], *, idempotent: bool) -> Any:
         def attempt():
             request = make_request()
             try:
-                with budget.google(request.method, request.uri):  # the per-user quota it counts against
-                    return request.execute(http=self._http(), num_retries=0)
+                with budget.google(request.method, request.uri), self._http.lend() as http:
+                    return request.execute(http=http, num_retries=0)  # the per-user quota taken first
             except Exception as exc:  # noqa: BLE001 (mapped, then re-raised)
                 mapped = map_error(exc)
                 if mapped is exc:
@@ -237,7 +259,7 @@ class Drive(_Api):
 
     def _list(self, query: str) -> list[DriveFile]:
         def fetch(token):
-            return self._run(lambda: self._service.files().list(
+            return self._run(lambda: self._resource("files").list(
                 q=query, pageSize=self.page_size or 1000, pageToken=token, fields=f"nextPageToken,files({_FILE_FIELDS})"),
                 idempotent=True)
 
@@ -251,13 +273,15 @@ class Drive(_Api):
         else:
             parent = f"{_quote(parent_id or 'root')} in parents"
             found = self._list(f"name = {_quote(name)} and mimeType = {_quote(FOLDER)} and {parent} and trashed = false")
-        if found:
-            return found[0]
+        return found[0] if found else self.create_folder(name, parent_id, app_properties)
+
+    def create_folder(self, name: str, parent_id: str | None = None,
+                      app_properties: Mapping[str, str] | None = None) -> DriveFile:
+        """A new folder (a plain create, not retried on 5xx: the caller's lookup finds one that was made)."""
         body: dict[str, Any] = {"name": name, "mimeType": FOLDER, "appProperties": dict(app_properties or {})}
         if parent_id:
             body["parents"] = [parent_id]
-        # find-or-create: a retried create after a 5xx is caught by the lookup on the next run
-        return DriveFile.from_api(self._run(lambda: self._service.files().create(body=body, fields=_FILE_FIELDS),
+        return DriveFile.from_api(self._run(lambda: self._resource("files").create(body=body, fields=_FILE_FIELDS),
                                             idempotent=False))
 
     def upload_document(self, name: str, parent_id: str | None, html_or_text: str,
@@ -273,24 +297,24 @@ class Drive(_Api):
 
         def request():  # a fresh media object per attempt: an upload stream is consumed once
             media = MediaInMemoryUpload(data, mimetype=mime, resumable=False)
-            return self._service.files().create(body=body, media_body=media, fields=_FILE_FIELDS)
+            return self._resource("files").create(body=body, media_body=media, fields=_FILE_FIELDS)
 
         return DriveFile.from_api(self._run(request, idempotent=False))
 
     def get(self, file_id: str) -> DriveFile:
         """One file's metadata; NotFound when it does not exist."""
-        return DriveFile.from_api(self._run(lambda: self._service.files().get(fileId=file_id, fields=_FILE_FIELDS),
+        return DriveFile.from_api(self._run(lambda: self._resource("files").get(fileId=file_id, fields=_FILE_FIELDS),
                                             idempotent=True))
 
     def export_text(self, file_id: str, mime: str = "text/plain") -> str:
         """A Google Doc exported as text (BOM and CRLF normalised) or HTML."""
-        data = self._run(lambda: self._service.files().export(fileId=file_id, mimeType=mime), idempotent=True)
+        data = self._run(lambda: self._resource("files").export(fileId=file_id, mimeType=mime), idempotent=True)
         text = data.decode("utf-8") if isinstance(data, bytes) else str(data)
         return text.lstrip("\ufeff").replace("\r\n", "\n")
 
     def export_pdf(self, file_id: str) -> bytes:
         """A Google Doc exported as PDF bytes."""
-        return self._run(lambda: self._service.files().export(fileId=file_id, mimeType="application/pdf"),
+        return self._run(lambda: self._resource("files").export(fileId=file_id, mimeType="application/pdf"),
                          idempotent=True)
 
     def share(self, file_id: str, email: str, role: str = "reader", notify: bool = False) -> bool:
@@ -300,13 +324,13 @@ class Drive(_Api):
             return False
         body = {"type": "user", "role": role, "emailAddress": email}
         # creating the same user permission twice yields one grant: safe to retry on 5xx
-        self._run(lambda: self._service.permissions().create(
+        self._run(lambda: self._resource("permissions").create(
             fileId=file_id, body=body, sendNotificationEmail=notify, fields="id"), idempotent=True)
         return True
 
     def _permissions(self, file_id: str) -> list[dict[str, Any]]:
         def fetch(token):
-            return self._run(lambda: self._service.permissions().list(
+            return self._run(lambda: self._resource("permissions").list(
                 fileId=file_id, pageSize=self.page_size or 100, pageToken=token, fields="nextPageToken,permissions(id,type,role,emailAddress)"),
                 idempotent=True)
 
@@ -317,13 +341,13 @@ class Drive(_Api):
         current = self.get(file_id)
         if current.parents == (new_parent_id,):
             return current
-        return DriveFile.from_api(self._run(lambda: self._service.files().update(
+        return DriveFile.from_api(self._run(lambda: self._resource("files").update(
             fileId=file_id, addParents=new_parent_id, removeParents=",".join(current.parents),
             fields=_FILE_FIELDS, body={}), idempotent=True))
 
     def trash(self, file_id: str) -> DriveFile:
         """Move a file to the trash (Drive keeps it 30 days)."""
-        return DriveFile.from_api(self._run(lambda: self._service.files().update(
+        return DriveFile.from_api(self._run(lambda: self._resource("files").update(
             fileId=file_id, body={"trashed": True}, fields=_FILE_FIELDS), idempotent=True))
 
     def list_children(self, folder_id: str) -> list[DriveFile]:
@@ -391,7 +415,7 @@ class Forms(_Api):
         Two calls, as the API demands: create (title only) then one batchUpdate adding the items.
         ``collect_emails`` makes responses carry respondentEmail (Forms omits it otherwise).
         """
-        created = self._run(lambda: self._service.forms().create(
+        created = self._run(lambda: self._resource("forms").create(
             body={"info": {"title": title, "documentTitle": document_title}}), idempotent=False)
         requests: list[dict[str, Any]] = [
             {"createItem": {"item": _question(q), "location": {"index": i}}} for i, q in enumerate(questions)]
@@ -401,13 +425,13 @@ class Forms(_Api):
         body = {"requests": requests, "includeFormInResponse": True,
                 "writeControl": {"requiredRevisionId": created["revisionId"]}}
         # requiredRevisionId makes a retry after a lost answer fail instead of adding items twice
-        result = self._run(lambda: self._service.forms().batchUpdate(formId=created["formId"], body=body),
+        result = self._run(lambda: self._resource("forms").batchUpdate(formId=created["formId"], body=body),
                            idempotent=True)
         return Form.from_api(result.get("form") or created)
 
     def get_form(self, form_id: str) -> Form:
         """The form with its questions; NotFound when it does not exist."""
-        return Form.from_api(self._run(lambda: self._service.forms().get(formId=form_id), idempotent=True))
+        return Form.from_api(self._run(lambda: self._resource("forms").get(formId=form_id), idempotent=True))
 
     def responses(self, form_id: str, since: datetime | str | None = None) -> list[FormResponse]:
         """Every response (submitted after ``since`` when given), across all pages."""
@@ -417,7 +441,7 @@ class Forms(_Api):
             flt = f"timestamp > {stamp}"
 
         def fetch(token):
-            return self._run(lambda: self._service.forms().responses().list(
+            return self._run(lambda: self._resource("forms", "responses").list(
                 formId=form_id, filter=flt, pageSize=self.page_size, pageToken=token), idempotent=True)
 
         return [FormResponse.from_api(r) for r in _pages(fetch, "responses")]
@@ -437,7 +461,7 @@ class SentMessage:
 class Gmail(_Api):
     """Sends the SOP's emails from the connected mailbox."""
 
-    def __init__(self, service: Any, http: Callable[[], Any], user_id: str = "me") -> None:
+    def __init__(self, service: Any, http: _HttpPool, user_id: str = "me") -> None:
         super().__init__(service, http)
         self._user = user_id
 
@@ -463,7 +487,7 @@ class Gmail(_Api):
         msg.add_alternative(html, subtype="html")
         raw = base64.urlsafe_b64encode(msg.as_bytes()).decode()
         # not retried on 5xx: the mail may have gone out (with message_id, a re-run is safe)
-        sent = self._run(lambda: self._service.users().messages().send(userId=self._user, body={"raw": raw}),
+        sent = self._run(lambda: self._resource("users", "messages").send(userId=self._user, body={"raw": raw}),
                          idempotent=False)
         return SentMessage(sent["id"], sent["threadId"], msg["Message-ID"])
 
@@ -472,14 +496,14 @@ class Gmail(_Api):
         q = f"in:sent {query}".strip()
 
         def fetch(token):
-            return self._run(lambda: self._service.users().messages().list(
+            return self._run(lambda: self._resource("users", "messages").list(
                 userId=self._user, q=q, pageToken=token, maxResults=self.page_size or 500), idempotent=True)
 
         return [{"id": m["id"], "threadId": m["threadId"]} for m in _pages(fetch, "messages")]
 
     def get_message(self, message_id: str) -> dict[str, Any]:
         """One message's headers (``{name: value}``) and snippet, by Gmail id."""
-        m = self._run(lambda: self._service.users().messages().get(
+        m = self._run(lambda: self._resource("users", "messages").get(
             userId=self._user, id=message_id, format="metadata"), idempotent=True)
         return {"id": m["id"], "threadId": m["threadId"], "snippet": m.get("snippet", ""),
                 "headers": {h["name"]: h["value"] for h in m.get("payload", {}).get("headers", [])}}
@@ -566,29 +590,29 @@ class Calendar(_Api):
                 "requestId": f"meet-{event_id}", "conferenceSolutionKey": {"type": "hangoutsMeet"}}}
         try:
             # an insert with a client id is idempotent: a retry after a lost answer gets 409
-            created = self._run(lambda: self._service.events().insert(
+            created = self._run(lambda: self._resource("events").insert(
                 calendarId=calendar_id, body=insert_body, sendUpdates=send_updates,
                 conferenceDataVersion=1), idempotent=True)
             return Event.from_api(created)
         except Conflict:
             pass
-        current = self._run(lambda: self._service.events().get(calendarId=calendar_id, eventId=event_id),
+        current = self._run(lambda: self._resource("events").get(calendarId=calendar_id, eventId=event_id),
                             idempotent=True)
         if _same_event(current, body):  # a re-run: nothing changed, so no update mail to attendees
             return Event.from_api(current)
         patch = {**body, "status": "confirmed"}  # also revives a cancelled event with this id
-        return Event.from_api(self._run(lambda: self._service.events().patch(
+        return Event.from_api(self._run(lambda: self._resource("events").patch(
             calendarId=calendar_id, eventId=event_id, body=patch, sendUpdates=send_updates), idempotent=True))
 
     def get_event(self, calendar_id: str, event_id: str) -> Event:
         """One event (cancelled ones too); NotFound when it never existed."""
-        return Event.from_api(self._run(lambda: self._service.events().get(
+        return Event.from_api(self._run(lambda: self._resource("events").get(
             calendarId=calendar_id, eventId=event_id), idempotent=True))
 
     def delete_event(self, calendar_id: str, event_id: str, send_updates: str = "all") -> bool:
         """Cancel an event; False when it was already gone (deleted or never created)."""
         try:
-            self._run(lambda: self._service.events().delete(
+            self._run(lambda: self._resource("events").delete(
                 calendarId=calendar_id, eventId=event_id, sendUpdates=send_updates), idempotent=True)
             return True
         except NotFound:
@@ -597,7 +621,7 @@ class Calendar(_Api):
     def list_events(self, calendar_id: str, time_min: datetime, time_max: datetime) -> list[Event]:
         """Single (expanded) events overlapping [time_min, time_max), by start time, across all pages."""
         def fetch(token):
-            return self._run(lambda: self._service.events().list(
+            return self._run(lambda: self._resource("events").list(
                 calendarId=calendar_id, timeMin=time_min.isoformat(), timeMax=time_max.isoformat(),
                 singleEvents=True, orderBy="startTime", pageToken=token, maxResults=self.page_size or 250), idempotent=True)
 

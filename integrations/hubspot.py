@@ -11,7 +11,9 @@ Request bodies are passed to the SDK as plain dicts (the SDK serialises dicts an
 from __future__ import annotations
 
 import json
+import operator
 import re
+import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -31,8 +33,10 @@ SEARCH_PAGE = 100  # search pages (HubSpot allows up to 200)
 
 # HUBSPOT_DEFINED default association type ids [CONTRACTS §1]
 NOTE_TO = {"contacts": 202, "companies": 190, "deals": 214}
+DEAL_TO = {"contacts": 3, "companies": 341}
 LINE_ITEM_TO_DEAL = 20
 NOTE_KEY_PROPERTY = "onboarding_note_key"  # custom notes property that makes create_note idempotent
+_SCHEMA_LOCK = threading.Lock()  # one run of a worker at a time checks (and creates) custom properties
 
 
 @dataclass(frozen=True)
@@ -160,6 +164,15 @@ class HubSpotCRM:
     def __init__(self, client: HubSpot) -> None:
         self._hs = client
         self._note_key_ready = False
+        self._apis: dict[str, Any] = {}
+
+    def _api(self, path: str) -> Any:
+        """An SDK API object, built once: the SDK builds a new one (reading its package metadata) on
+        every attribute access, which cost more CPU than the HTTP call itself."""
+        api = self._apis.get(path)
+        if api is None:
+            api = self._apis[path] = operator.attrgetter(path)(self._hs)
+        return api
 
     # ---------- plumbing
     def _call(self, fn: Callable[[], T], *, idempotent: bool, search: bool = False) -> T:
@@ -186,7 +199,7 @@ class HubSpotCRM:
     def get(self, object_type: str, object_id: str, properties: Sequence[str] | None = None,
             id_property: str | None = None) -> Record:
         """One record by id (or by a unique ``id_property`` such as ``email``); NotFound if absent."""
-        api = self._hs.crm.objects.basic_api
+        api = self._api("crm.objects.basic_api")
         obj = self._call(lambda: api.get_by_id(object_type, object_id, properties=list(properties or []) or None,
                                                id_property=id_property, _request_timeout=TIMEOUT), idempotent=True)
         return self._record(object_type, obj)
@@ -200,20 +213,20 @@ class HubSpotCRM:
                 {"to": {"id": str(to_id)}, "types": [{"associationCategory": "HUBSPOT_DEFINED", "associationTypeId": t}]}
                 for to_id, t in associations
             ]
-        api = self._hs.crm.objects.basic_api
+        api = self._api("crm.objects.basic_api")
         obj = self._call(lambda: api.create(object_type, body, _request_timeout=TIMEOUT), idempotent=False)
         return self._record(object_type, obj, created=True)
 
     def update(self, object_type: str, object_id: str, properties: Mapping[str, Any]) -> Record:
         """PATCH the given properties (e.g. move a deal: ``{"dealstage": ..., "pipeline": ...}``)."""
-        api = self._hs.crm.objects.basic_api
+        api = self._api("crm.objects.basic_api")
         obj = self._call(lambda: api.update(object_type, object_id, {"properties": dict(properties)},
                                             _request_timeout=TIMEOUT), idempotent=True)
         return self._record(object_type, obj)
 
     def archive(self, object_type: str, object_id: str) -> None:
         """Archive (HubSpot's delete; the record goes to the recycle bin). Archiving twice is fine."""
-        api = self._hs.crm.objects.basic_api
+        api = self._api("crm.objects.basic_api")
         self._call(lambda: api.archive(object_type, object_id, _request_timeout=TIMEOUT), idempotent=True)
 
     def search(self, object_type: str, filters: Sequence[Mapping[str, Any] | tuple] = (),
@@ -233,7 +246,7 @@ class HubSpotCRM:
             body["sorts"] = list(sorts)
         if query:
             body["query"] = query
-        api = self._hs.crm.objects.search_api
+        api = self._api("crm.objects.search_api")
         after: str | None = None
         while True:
             page_body = {**body, **({"after": after} if after else {})}
@@ -268,10 +281,22 @@ class HubSpotCRM:
         # few outer attempts: the inner calls already retry 429s and idempotent 5xx themselves
         return retry.call(once, idempotent=True, attempts=3)
 
+    def find_or_create(self, object_type: str, key_property: str, key: str, properties: Mapping[str, Any],
+                       associations: Sequence[tuple[str, int]] = (), fetch: Sequence[str] | None = None) -> Record:
+        """The oldest record whose ``key_property`` is ``key`` (with the ``fetch`` properties), left as
+        it is; else a new one carrying the key, created with its ``associations`` in the same call."""
+
+        def once() -> Record:
+            found = self.find_one(object_type, key_property, key, fetch)
+            return found if found is not None else self.create(object_type, {**properties, key_property: key},
+                                                               associations)
+
+        return retry.call(once, idempotent=True, attempts=3)
+
     def upsert_contact(self, email: str, properties: Mapping[str, Any]) -> Record:
         """Create or update the contact with this email (batch upsert, ``idProperty=email``)."""
         body = {"inputs": [{"idProperty": "email", "id": email, "properties": dict(properties)}]}
-        api = self._hs.crm.objects.batch_api
+        api = self._api("crm.objects.batch_api")
         res = self._call(lambda: api.upsert("contacts", body, _request_timeout=TIMEOUT), idempotent=True)
         if not res.results:
             raise _batch_error(res) or IntegrationError(VENDOR, "upsert returned no result")
@@ -285,13 +310,13 @@ class HubSpotCRM:
     # ---------- associations
     def associate(self, from_type: str, from_id: str, to_type: str, to_id: str) -> None:
         """Default (unlabeled) association both ways; PUT, so repeating it changes nothing."""
-        api = self._hs.crm.associations.v4.basic_api
+        api = self._api("crm.associations.v4.basic_api")
         self._call(lambda: api.create_default(from_type, from_id, to_type, to_id, _request_timeout=TIMEOUT),
                    idempotent=True)
 
     def associated_ids(self, from_type: str, from_id: str, to_type: str) -> list[str]:
         """Ids of the ``to_type`` records associated with a record (all pages)."""
-        api = self._hs.crm.associations.v4.basic_api
+        api = self._api("crm.associations.v4.basic_api")
         ids: list[str] = []
         after: str | None = None
         while True:
@@ -341,7 +366,7 @@ class HubSpotCRM:
         return next(self._owners(email), None)
 
     def _owners(self, email: str | None) -> Iterator[Owner]:
-        api = self._hs.crm.owners.owners_api
+        api = self._api("crm.owners.owners_api")
         after: str | None = None
         while True:
             kwargs = {"limit": 100, "_request_timeout": TIMEOUT, **({"email": email} if email else {}),
@@ -356,14 +381,14 @@ class HubSpotCRM:
     # ---------- pipelines
     def pipeline_stages(self, pipeline_id: str = "default") -> list[Stage]:
         """The stages of a deal pipeline in display order."""
-        api = self._hs.crm.pipelines.pipeline_stages_api
+        api = self._api("crm.pipelines.pipeline_stages_api")
         res = self._call(lambda: api.get_all("deals", pipeline_id, _request_timeout=TIMEOUT), idempotent=True)
         return sorted((_stage(s) for s in res.results), key=lambda s: s.display_order)
 
     def ensure_pipeline(self, label: str, stages: Sequence[tuple[str, float] | tuple[str, float, bool]]) -> Pipeline:
         """The deal pipeline with this label, created if absent with ``stages``:
         (label, probability 0.0-1.0[, is_closed]) in display order."""
-        api = self._hs.crm.pipelines.pipelines_api
+        api = self._api("crm.pipelines.pipelines_api")
         existing = self._call(lambda: api.get_all("deals", _request_timeout=TIMEOUT), idempotent=True)
         for p in existing.results:
             if p.label.lower() == label.lower():
@@ -381,18 +406,20 @@ class HubSpotCRM:
     # ---------- properties
     def ensure_properties(self, object_type: str, specs: Mapping[str, tuple[str, str, str]]) -> None:
         """Every property of ``specs`` ({name: (label, type, field type)}) exists: one list call, then a
-        create for each one missing (instead of a read per property)."""
-        api = self._hs.crm.properties.core_api
-        have = {p.name for p in self._call(lambda: api.get_all(object_type, _request_timeout=TIMEOUT),
-                                           idempotent=True).results}
-        for name, (label, type_, field_type) in specs.items():
-            if name not in have:
-                self.ensure_property(object_type, name, label, type_, field_type)
+        create for each one missing (instead of a read per property). The runs of a worker check one at
+        a time, so on a new account the first run creates them and the others find them."""
+        api = self._api("crm.properties.core_api")
+        with _SCHEMA_LOCK:
+            have = {p.name for p in self._call(lambda: api.get_all(object_type, _request_timeout=TIMEOUT),
+                                               idempotent=True).results}
+            for name, (label, type_, field_type) in specs.items():
+                if name not in have:
+                    self.ensure_property(object_type, name, label, type_, field_type)
 
     def ensure_property(self, object_type: str, name: str, label: str, type: str = "string",
                         field_type: str = "text", group: str = "", options: Sequence[tuple[str, str]] = ()) -> PropertyDef:
         """The property ``name``, created if absent (``options``: (label, value) pairs for enumerations)."""
-        api = self._hs.crm.properties.core_api
+        api = self._api("crm.properties.core_api")
         try:
             p = self._call(lambda: api.get_by_name(object_type, name, _request_timeout=TIMEOUT), idempotent=True)
         except NotFound:

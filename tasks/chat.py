@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
+
 from integrations.slack import Channel, Message, SlackChat, channel_name
 
 from .base import step
@@ -22,11 +24,11 @@ def client_channel(slack: SlackChat, client_name: str, suffix: str = "") -> Chan
 
 @step()
 def invite_team(slack: SlackChat, channel_id: str, emails: list[str]) -> list[str]:
-    """Invite everyone who has a Slack account (looked up by email); returns who was not found."""
+    """Invite everyone who has a Slack account (looked up by email, all at once); returns who was not found."""
     ids, missing = [], []
-    for email in emails:
-        uid = slack.user_id_by_email(email)
-        (ids if uid else missing).append(uid or email)
+    with ThreadPoolExecutor(len(emails) or 1) as pool:
+        for email, uid in zip(emails, pool.map(slack.user_id_by_email, emails), strict=True):
+            (ids if uid else missing).append(uid or email)
     if ids:
         slack.invite(channel_id, ids)
     return missing

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 
-from integrations.hubspot import HubSpotCRM, Pipeline, Record
+from integrations.hubspot import DEAL_TO, HubSpotCRM, Pipeline, Record
 from onboard.models import NewClient
 
 from .base import step
@@ -65,10 +66,15 @@ DEAL_KEY = "onboarding_key"
 
 
 @step()
-def prepare_crm(crm: HubSpotCRM, pipeline_label: str, stages: list[tuple[str, float, bool]]) -> Pipeline:
-    """The custom properties and the onboarding pipeline exist (created once per account)."""
+def prepare_properties(crm: HubSpotCRM) -> None:
+    """The SOP's custom company and deal properties exist (created once per account)."""
     crm.ensure_properties("companies", COMPANY_PROPERTIES)
     crm.ensure_properties("deals", {DEAL_KEY: ("Onboarding key", "string", "text")})
+
+
+@step()
+def prepare_pipeline(crm: HubSpotCRM, pipeline_label: str, stages: list[tuple[str, float, bool]]) -> Pipeline:
+    """The onboarding deal pipeline exists (created once per account)."""
     return crm.ensure_pipeline(pipeline_label, stages)
 
 
@@ -110,17 +116,17 @@ def associate(crm: HubSpotCRM, from_type: str, from_id: str, to_type: str, to_id
 
 
 @step()
-def upsert_deal(crm: HubSpotCRM, client: NewClient, pipeline_id: str, stage_id: str) -> Record:
-    """The onboarding deal, keyed by the client's domain; a re-run finds it and leaves its stage alone."""
-    existing = crm.find_one("deals", DEAL_KEY, client.domain, ["dealstage", "hubspot_owner_id", "amount"])
-    if existing is not None:
-        return existing
-    return crm.create_or_update("deals", DEAL_KEY, client.domain, {
+def upsert_deal(crm: HubSpotCRM, client: NewClient, pipeline_id: str, stage_id: str, contact_id: str,
+                company_id: str) -> Record:
+    """The onboarding deal, keyed by the client's domain and created already associated with the
+    contact and company; a re-run finds it and leaves its stage alone."""
+    return crm.find_or_create("deals", DEAL_KEY, client.domain, {
         "dealname": f"{client.company_name} — onboarding",
         "pipeline": pipeline_id,
         "dealstage": stage_id,
         "amount": client.budget,
-    })
+    }, [(contact_id, DEAL_TO["contacts"]), (company_id, DEAL_TO["companies"])],
+        fetch=["dealstage", "hubspot_owner_id", "amount"])
 
 
 @step()
@@ -133,10 +139,17 @@ def open_onboardings_by_owner(crm: HubSpotCRM, pipeline: Pipeline) -> dict[str, 
 
 
 @step()
-def set_owner(crm: HubSpotCRM, owner_id: str, records: Mapping[str, str]) -> None:
-    """Make the specialist the HubSpot owner of the client's records ({object_type: id})."""
-    for object_type, object_id in records.items():
-        crm.update(object_type, object_id, {"hubspot_owner_id": owner_id})
+def set_owner(crm: HubSpotCRM, owner_id: str, records: Mapping[str, str],
+              company_properties: Mapping[str, object] | None = None) -> None:
+    """Make the specialist the HubSpot owner of the client's records ({object_type: id}), all at once;
+    the company's update also writes ``company_properties`` (one call, not two)."""
+
+    def own(object_type: str) -> None:
+        extra = dict(company_properties or {}) if object_type == "companies" else {}
+        crm.update(object_type, records[object_type], {"hubspot_owner_id": owner_id, **extra})
+
+    with ThreadPoolExecutor(len(records) or 1) as pool:
+        list(pool.map(own, records))
 
 
 @step()
@@ -180,13 +193,10 @@ def add_billing_line_item(crm: HubSpotCRM, deal_id: str, name: str, quantity: in
 
 @step()
 def owner_ids(crm: HubSpotCRM, emails: list[str]) -> dict[str, str]:
-    """HubSpot owner id of each team member who is a HubSpot user ({email: owner id})."""
-    found = {}
-    for email in emails:
-        owner = crm.owner_by_email(email)
-        if owner is not None:
-            found[email] = owner.id
-    return found
+    """HubSpot owner id of each team member who is a HubSpot user ({email: owner id}): one listing of
+    the account's owners (a page holds a small business's 100), not a lookup per email."""
+    by_email = {o.email.lower(): o.id for o in crm.owners()}
+    return {email: by_email[email.lower()] for email in emails if email.lower() in by_email}
 
 
 @step()

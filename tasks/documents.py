@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from integrations.google import Drive, DriveFile
+from concurrent.futures import ThreadPoolExecutor
+
+from integrations.google import FOLDER, Drive, DriveFile
 
 from .base import step
 
@@ -11,12 +13,22 @@ SUBFOLDERS = ("Proposals", "Contracts", "Meeting notes", "Deliverables")
 
 @step()
 def ensure_client_folder(drive: Drive, domain: str, company_name: str) -> dict[str, DriveFile]:
-    """The client's folder and its subfolders, tagged with the client's domain: created once."""
-    root = drive.find_or_create_folder(f"{company_name} (client)", None, {"client": domain, "kind": "root"})
-    folders = {"root": root}
-    for name in SUBFOLDERS:
-        folders[name] = drive.find_or_create_folder(name, root.id, {"client": domain, "kind": name})
-    return folders
+    """The client's folder and its subfolders, tagged with the client's domain: created once. One
+    lookup finds every folder of the client; a subfolder counts only inside the root it found."""
+    found: dict[str, DriveFile] = {}
+    for f in drive.find_by_app_properties({"client": domain}, mime_type=FOLDER):  # oldest first
+        found.setdefault(f.app_properties.get("kind", ""), f)
+    root = found.get("root") or drive.create_folder(f"{company_name} (client)", None,
+                                                    {"client": domain, "kind": "root"})
+
+    def subfolder(name: str) -> DriveFile:
+        sub = found.get(name)
+        if sub and root.id in sub.parents:
+            return sub
+        return drive.create_folder(name, root.id, {"client": domain, "kind": name})
+
+    with ThreadPoolExecutor(len(SUBFOLDERS)) as pool:  # independent creates: at the same time
+        return {"root": root, **dict(zip(SUBFOLDERS, pool.map(subfolder, SUBFOLDERS), strict=True))}
 
 
 @step()

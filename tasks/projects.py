@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import date
 
 from integrations.asana import AsanaProjects, Project, Section, Task
@@ -15,13 +16,28 @@ def create_project(asana: AsanaProjects, name: str, team: str, notes: str, start
 
 
 @step()
-def create_section(asana: AsanaProjects, project_gid: str, name: str) -> Section:
-    return asana.find_or_create_section(project_gid, name)
+def create_sections(asana: AsanaProjects, project: Project, names: Iterable[str]) -> dict[str, Section]:
+    """The project's sections called ``names``, in order: those a re-run finds, the rest created
+    (a project this run created has none, so it is not read)."""
+    have = {} if project.created else {s.name: s for s in asana.sections(project.gid)}
+    return {name: have.get(name) or asana.create_section(project.gid, name) for name in names}
 
 
 @step()
-def create_plan_task(asana: AsanaProjects, project_gid: str, section_gid: str, name: str, assignee_email: str,
+def task_names(asana: AsanaProjects, project: Project) -> set[str]:
+    """Names of the tasks a project already holds (none in a project this run created)."""
+    return set() if project.created else {t.name for t in asana.list_tasks(project.gid)}
+
+
+@step()
+def user_gids(asana: AsanaProjects, emails: Iterable[str]) -> dict[str, str | None]:
+    """The Asana user of each email (None for someone not in Asana), one lookup per person."""
+    return {email: asana.user_by_email(email) for email in dict.fromkeys(emails)}
+
+
+@step()
+def create_plan_task(asana: AsanaProjects, project_gid: str, section_gid: str, name: str, assignee_gid: str | None,
                      due_on: date, notes: str) -> Task:
-    """One task of the plan, assigned by role; found by name on a re-run."""
-    return asana.find_or_create_task(project_gid, name, section_gid=section_gid,
-                                     assignee_gid=asana.user_by_email(assignee_email), due_on=due_on, notes=notes)
+    """One task of the plan, assigned by role (the caller skips tasks the project already holds)."""
+    return asana.create_task(project_gid, name, section_gid=section_gid, assignee_gid=assignee_gid, due_on=due_on,
+                             notes=notes)

@@ -115,6 +115,7 @@ def create_app(config: SandboxConfig | None = None) -> FastAPI:
         rule = vendor.rate_rule(request)
         if rule is not None:
             key, r = rule
+            request.state.bucket = (f"{vendor.name}:{key}", r.limit, r.window)  # for the call log
             verdict = ctx.limiter.check(f"{vendor.name}:{key}", r)
             if not verdict.allowed:
                 return vendor.rate_limited(verdict)
@@ -137,8 +138,9 @@ def create_app(config: SandboxConfig | None = None) -> FastAPI:
         if vendor is not None:
             ctx.calls[(vendor.name, response.status_code)] += 1
             route = getattr(request.scope.get("route"), "path", request.url.path[len(vendor.prefix):])
+            bucket = getattr(request.state, "bucket", ("", 0, 0.0))
             ctx.log.append(Call(vendor.name, request.method, route.removeprefix(vendor.prefix),
-                                response.status_code, started, time.monotonic()))
+                                response.status_code, started, time.monotonic(), *bucket))
         return response
 
     @app.get("/_sandbox/stats")

@@ -41,6 +41,9 @@ class Call(NamedTuple):
     status: int
     start: float
     end: float
+    bucket: str = ""  # the rate-limit bucket it counted against, e.g. "hubspot:app"
+    limit: int = 0  # that bucket's documented limit: ``limit`` calls per ``window`` seconds (unscaled)
+    window: float = 0.0
 
 
 class SandboxContext:

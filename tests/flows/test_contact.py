@@ -107,7 +107,7 @@ def test_specialist_is_the_least_loaded_and_kept_on_a_rerun(rt, vendors):
     """SOP-A 1.3: the specialist with the fewest open onboardings; a re-run keeps whoever was chosen."""
     hub = rt.clients.hubspot
     stages = rt.rules.pipeline.stages
-    pipeline = crm.prepare_crm(hub, rt.rules.pipeline.label, [(s.label, s.probability, s.closed) for s in stages])
+    pipeline = crm.prepare_pipeline(hub, rt.rules.pipeline.label, [(s.label, s.probability, s.closed) for s in stages])
     lead_stage = next(s.id for s in pipeline.stages if s.label == "Lead captured")
     specialists = [str(p.email) for p in rt.profile.people(Role.ONBOARDING_SPECIALIST)]
     assert len(specialists) == 2

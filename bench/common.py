@@ -1,0 +1,77 @@
+"""What the benchmarks share: the offline stack with simulated people, the sandbox's call log, the
+rate-limit bound of a set of calls, and the one-line figures they print."""
+
+from __future__ import annotations
+
+import math
+import os
+from collections import Counter, defaultdict
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import httpx
+
+
+@contextmanager
+def people_answering(root: str, clients, poll: float = 0.3) -> Iterator[Any]:
+    """Simulated staff (each paused run answered for the client its name names) and a client who
+    fills in every intake form, while the block runs; yields the staff actor."""
+    from onboard.actors import ClientActor, Staff
+    from onboard.demo import INTAKE_ANSWERS
+    from onboard.settings import Settings
+    from onboard.simulate import staff_answers
+
+    staff = Staff(staff_answers(Settings().rules, clients), say=lambda m: None, poll=poll).start()
+    actor = ClientActor(root, "clients@bench.example", INTAKE_ANSWERS, say=lambda m: None, poll=poll).start()
+    try:
+        yield staff
+    finally:
+        staff.stop()
+        actor.stop()
+
+
+def reset_calls(root: str) -> None:
+    httpx.post(f"{root}/_sandbox/stats/reset", timeout=30).raise_for_status()
+
+
+def calls(root: str) -> list[dict[str, Any]]:
+    """The sandbox's call log since the last reset (vendor, method, route, status, start, end, bucket)."""
+    return httpx.get(f"{root}/_sandbox/calls", timeout=120).json()
+
+
+def configure(root: str, **changes: Any) -> None:
+    httpx.post(f"{root}/_sandbox/config", json=changes, timeout=30).raise_for_status()
+
+
+def rate_limit_bound(log: list[dict[str, Any]], time_scale: float) -> tuple[float, str]:
+    """The shortest time the answered calls could take at the vendors' limits: per bucket, ``n``
+    calls at ``limit`` per ``window`` need ``ceil(n / limit) - 1`` full windows; the slowest bucket
+    bounds the whole. Returns (seconds, that bucket)."""
+    per_bucket: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for c in log:
+        if c["bucket"] and c["status"] != 429:
+            per_bucket[c["bucket"]].append(c)
+    best = (0.0, "")
+    for bucket, cs in per_bucket.items():
+        limit, window = cs[0]["limit"], cs[0]["window"] * time_scale
+        seconds = (math.ceil(len(cs) / limit) - 1) * window
+        best = max(best, (seconds, bucket))
+    return best
+
+
+def by_vendor(log: list[dict[str, Any]]) -> Counter:
+    return Counter(c["vendor"] for c in log)
+
+
+def figure(name: str, value: str, ratio: float | None = None, target: float | None = None) -> bool:
+    """Print ``name: value (ratio to bound)``; True when there is no target or the ratio meets it."""
+    extra = f" ({ratio:.2f} x bound" + (f", target <= {target:.2f}" if target is not None else "") + ")" \
+        if ratio is not None else ""
+    print(f"{name}: {value}{extra}", flush=True)
+    return target is None or (ratio is not None and ratio <= target)
+
+
+def quiet_prefect() -> None:
+    """Benchmarks print figures, not Prefect's per-run logs."""
+    os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
