@@ -1,27 +1,18 @@
-"""Which SOP step is running (every task run inside a step function is tagged ``sop:<step>``), and
-running independent steps at the same time."""
+"""Which SOP step is running (every task run inside a step function is named with it, e.g.
+``send_email [A1.1]``), and running independent steps at the same time."""
 
 from __future__ import annotations
 
 import contextvars
 import functools
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
 from typing import Any, ParamSpec, TypeVar
 
-from prefect.context import TagsContext
+from tasks.base import sop_steps
 
 P = ParamSpec("P")
 R = TypeVar("R")
-
-
-@contextmanager
-def sop_tags(*steps: str) -> Iterator[None]:
-    """Replace the current ``sop:`` tags with ``steps`` (a nested step is not tagged as its caller)."""
-    kept = {t for t in TagsContext.get().current_tags if not t.startswith("sop:")}
-    with TagsContext(current_tags=kept | {f"sop:{s}" for s in steps}):
-        yield
 
 
 def sop_step(*steps: str) -> Callable[[Callable[P, R]], Callable[P, R]]:
@@ -30,7 +21,7 @@ def sop_step(*steps: str) -> Callable[[Callable[P, R]], Callable[P, R]]:
     def decorate(fn: Callable[P, R]) -> Callable[P, R]:
         @functools.wraps(fn)
         def run(*args: P.args, **kwargs: P.kwargs) -> R:
-            with sop_tags(*steps):
+            with sop_steps(*steps):
                 return fn(*args, **kwargs)
 
         run.sop_steps = steps  # type: ignore[attr-defined]
@@ -43,7 +34,7 @@ def concurrently(*steps: Callable[[], Any]) -> list[Any]:
     """Run independent steps at the same time (their vendor calls overlap); their results in order.
 
     Each runs in its own thread in a copy of this context, so its task runs belong to the calling
-    flow run and carry its SOP tags. Every step finishes before the first error, if any, is raised:
+    flow run and are named with its SOP step. Every step finishes before the first error, if any, is raised:
     nothing is left running behind a failed step."""
     if len(steps) <= 1:
         return [step() for step in steps]

@@ -1,6 +1,7 @@
-"""Every task run carries the SOP step its flow is in, and only that one."""
+"""Every task run is named with the SOP step its flow is in, and only that one."""
 
 import asyncio
+import time
 
 from prefect import flow, get_client
 from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
@@ -33,14 +34,16 @@ def tagged_flow() -> str:
     return flow_run.id
 
 
-def test_task_runs_are_tagged_with_the_running_sop_step(prefect_api):
+def test_task_runs_are_named_with_the_running_sop_step(prefect_api):
     run_id = tagged_flow()
 
     async def read():
         async with get_client() as client:
             return await client.read_task_runs(flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[run_id])))
 
-    runs = asyncio.run(read())
-    tags = {r.name.split("-")[0] + str(i): sorted(t for t in r.tags if t.startswith("sop:"))
-            for i, r in enumerate(sorted(runs, key=lambda r: r.expected_start_time))}
-    assert sorted(tags.values()) == [["sop:A1.2"], ["sop:B2.2"]], tags
+    deadline = time.monotonic() + 30
+    while len(runs := asyncio.run(read())) < 2 and time.monotonic() < deadline:
+        time.sleep(0.2)  # task runs reach the server as events, recorded a moment later
+    names = [r.name for r in sorted(runs, key=lambda r: r.expected_start_time)]
+    assert names == ["touch [A1.2]", "touch [B2.2]"], names
+    assert not any(r.tags for r in runs)  # no tags: each would cost a concurrency-limit round trip
