@@ -7,10 +7,12 @@ from contextlib import contextmanager
 
 from prefect import flow, get_run_logger
 from prefect.artifacts import create_markdown_artifact
+from prefect.runtime import flow_run
 
 from onboard.models import NewClient
 from onboard.outcomes import OnboardingResult, Outcome
 from onboard.runtime import Journal, Runtime, build_runtime, using_runtime
+from tasks.base import run_scope
 
 from .contact import initial_contact
 from .engagement import plan_engagement
@@ -25,7 +27,7 @@ def onboard_client(client: NewClient) -> OnboardingResult:
     Every step is idempotent: running the same client again finds what exists and creates nothing twice."""
     rt = build_runtime()
     try:
-        with using_runtime(rt):
+        with using_runtime(rt), run_scope(flow_run.id):  # steps done in this run are not done again
             return run_phases(client, rt)
     finally:
         publish_journal(client, rt.journal)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass
 from datetime import date
 from typing import Any, TypeVar
 
@@ -54,7 +54,6 @@ class Project:
     due_on: str | None
     archived: bool
     permalink_url: str | None
-    created: bool = field(default=False, compare=False)  # made by this call (so it holds nothing yet)
 
 
 @dataclass(frozen=True)
@@ -299,7 +298,7 @@ class AsanaProjects:
             data = _jsonable({"name": name, "team": team_gid, "notes": notes,
                               "start_on": start_on, "due_on": due_on})
             body = {"data": {k: v for k, v in data.items() if v is not None}}
-            return replace(_project(self._projects.create_project(body, {}, _request_timeout=TIMEOUT)), created=True)
+            return _project(self._projects.create_project(body, {}, _request_timeout=TIMEOUT))
 
         return self._do(run, idempotent=True)  # a retry finds what a failed-looking create made
 

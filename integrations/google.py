@@ -14,8 +14,9 @@ from __future__ import annotations
 
 import base64
 import json
-import queue
 import socket
+import threading
+import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -89,12 +90,19 @@ def _document(api: str, version: str, root_url: str | None) -> dict[str, Any]:
 
 class _HttpPool:
     """Authorised httplib2 clients lent out one request at a time: httplib2.Http is not thread-safe,
-    and a pool (unlike one per thread) keeps connections open when steps run in short-lived threads."""
+    and a pool (unlike one per thread) keeps connections open when steps run in short-lived threads.
+
+    A connection left idle past ``IDLE_CLOSE`` seconds is closed before its next request: servers
+    drop idle keep-alive connections (uvicorn after 5 s), and httplib2 does not retry a request
+    whose send hits a dropped connection (a broken pipe)."""
+
+    IDLE_CLOSE = 4.0
 
     def __init__(self, credentials: Credentials, timeout: float) -> None:
         self._credentials = credentials
         self._timeout = timeout
-        self._idle: queue.SimpleQueue[google_auth_httplib2.AuthorizedHttp] = queue.SimpleQueue()
+        self._idle: list[tuple[float, google_auth_httplib2.AuthorizedHttp]] = []  # most recent last
+        self._lock = threading.Lock()
 
     def _new(self) -> google_auth_httplib2.AuthorizedHttp:
         raw = build_http()
@@ -103,14 +111,16 @@ class _HttpPool:
 
     @contextmanager
     def lend(self) -> Iterator[google_auth_httplib2.AuthorizedHttp]:
-        try:
-            http = self._idle.get_nowait()
-        except queue.Empty:
-            http = self._new()
+        with self._lock:
+            since, http = self._idle.pop() if self._idle else (time.monotonic(), self._new())
+        if time.monotonic() - since > self.IDLE_CLOSE:
+            for conn in http.http.connections.values():
+                conn.close()  # reopened by httplib2 on the next request
         try:
             yield http
         finally:
-            self._idle.put(http)
+            with self._lock:
+                self._idle.append((time.monotonic(), http))
 
 
 @dataclass(frozen=True)

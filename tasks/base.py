@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
+from datetime import timedelta
+from typing import Any
 
 from prefect import task
 from prefect.cache_policies import NO_CACHE
+from prefect.context import TaskRunContext
 
 from integrations.errors import RETRYABLE
 
@@ -44,23 +47,50 @@ def _run_name(name: str, own: tuple[str, ...]) -> str:
     return f"{name} [{' '.join(steps)}]" if steps else name
 
 
-def step(*sop: str, retries: int = 4):
+_RUN: ContextVar[str | None] = ContextVar("onboarding_run", default=None)
+DONE_FOR = timedelta(days=30)  # longer than any wait of a run (a contract can take two weeks to sign)
+
+
+@contextmanager
+def run_scope(run_id: str) -> Iterator[None]:
+    """Inside, tasks declared with ``done_key`` remember that they are done for the run ``run_id``."""
+    token = _RUN.set(run_id)
+    try:
+        yield
+    finally:
+        _RUN.reset(token)
+
+
+def _done_key(done_key: Callable[[Mapping[str, Any]], str]) -> Callable[[TaskRunContext, dict[str, Any]], str | None]:
+    def key(ctx: TaskRunContext, parameters: dict[str, Any]) -> str | None:
+        run = _RUN.get()
+        return None if run is None else f"{ctx.task.name}:{run}:{done_key(parameters)}"
+
+    return key
+
+
+def step(*sop: str, retries: int = 4, done_key: Callable[[Mapping[str, Any]], str] | None = None):
     """A task doing one side effect. Its run is named with the SOP step the flow is in
     (``flows.steps.sop_step``), e.g. ``upsert_company [B1.1]``; a task that only ever serves one step
     may name it here too. A name, not a tag: Prefect checks tag concurrency limits with an API round
     trip for every tagged task run (17 ms a task run here, against 3 ms untagged).
 
-    Tasks receive vendor clients as arguments, so their inputs are not cached or hashed. Every task
-    is idempotent (find-or-create, deterministic ids), which is what makes the retries safe.
+    Tasks receive vendor clients as arguments, so their inputs are not hashed. Every task is
+    idempotent (find-or-create, deterministic ids), which is what makes the retries safe. A task
+    given ``done_key`` (what it makes, from its arguments: an email's key, a document's kind) also
+    persists its result: inside a run (``run_scope``) that comes back to it, resumed after a suspend
+    or retried from the UI, it is not run again and makes no vendor call.
     """
+    cache = {"cache_key_fn": _done_key(done_key), "persist_result": True, "cache_expiration": DONE_FOR} \
+        if done_key else {"cache_policy": NO_CACHE}
     return lambda fn: task(
         fn,
         task_run_name=functools.partial(_run_name, fn.__name__, sop),
-        cache_policy=NO_CACHE,
         retries=retries,
         # a create the vendor answered with a 5xx is not retried in the integration (it may have
         # happened); the task's retry runs the whole find-or-create again, which is safe
         retry_delay_seconds=[2, 10, 30, 60][:retries] or 0,
         retry_condition_fn=_retryable,
         log_prints=True,
+        **cache,
     )

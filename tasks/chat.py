@@ -40,7 +40,7 @@ def describe_channel(slack: SlackChat, channel_id: str, topic: str, purpose: str
     return slack.set_purpose(channel_id, purpose)
 
 
-@step()
+@step(done_key=lambda p: p["key"])
 def post(slack: SlackChat, channel_id: str, text: str, key: str) -> Message:
     """A message, posted once per ``key``."""
     return slack.post(channel_id, text, dedupe_key=key)

@@ -115,7 +115,7 @@ def associate(crm: HubSpotCRM, from_type: str, from_id: str, to_type: str, to_id
     crm.associate(from_type, from_id, to_type, to_id)
 
 
-@step()
+@step(done_key=lambda p: p["client"].domain)
 def upsert_deal(crm: HubSpotCRM, client: NewClient, pipeline_id: str, stage_id: str, contact_id: str,
                 company_id: str) -> Record:
     """The onboarding deal, keyed by the client's domain and created already associated with the
@@ -169,7 +169,7 @@ def move_deal(crm: HubSpotCRM, deal_id: str, pipeline_id: str, stage_id: str) ->
     return crm.update("deals", deal_id, {"pipeline": pipeline_id, "dealstage": stage_id})
 
 
-@step()
+@step(done_key=lambda p: p["key"])
 def add_note(crm: HubSpotCRM, body: str, at: datetime, owner_id: str | None, ids: Mapping[str, str],
              key: str) -> Record:
     """A note on the contact, company and deal timelines, created once per ``key``."""
@@ -185,7 +185,7 @@ def find_client_ids(crm: HubSpotCRM, prefix: str) -> list[str]:
             if (r.properties.get("client_id") or "").startswith(prefix + "-")]
 
 
-@step()
+@step(done_key=lambda p: f"{p['deal_id']}:{p['name']}")
 def add_billing_line_item(crm: HubSpotCRM, deal_id: str, name: str, quantity: int, price: float) -> Record:
     """The billing account as deal line items (the configured billing system)."""
     return crm.add_line_item(deal_id, name, quantity, price)

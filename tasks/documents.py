@@ -11,7 +11,7 @@ from .base import step
 SUBFOLDERS = ("Proposals", "Contracts", "Meeting notes", "Deliverables")
 
 
-@step()
+@step(done_key=lambda p: p["domain"])
 def ensure_client_folder(drive: Drive, domain: str, company_name: str) -> dict[str, DriveFile]:
     """The client's folder and its subfolders, tagged with the client's domain: created once. One
     lookup finds every folder of the client; a subfolder counts only inside the root it found."""
@@ -31,13 +31,13 @@ def ensure_client_folder(drive: Drive, domain: str, company_name: str) -> dict[s
         return {"root": root, **dict(zip(SUBFOLDERS, pool.map(subfolder, SUBFOLDERS), strict=True))}
 
 
-@step()
+@step(done_key=lambda p: f"{p['domain']}:{p['kind']}")
 def store_document(drive: Drive, folder_id: str, name: str, html: str, domain: str, kind: str) -> DriveFile:
     """A Google Doc from rendered HTML, found again by (client, kind) so it is never duplicated."""
     return drive.upload_document(name, folder_id, html, {"client": domain, "kind": kind})
 
 
-@step()
+@step(done_key=lambda p: f"{p['file_id']}:{p['email']}:{p.get('role', 'reader')}")
 def share_with(drive: Drive, file_id: str, email: str, role: str = "reader") -> bool:
     """Give the client access (the portal: their shared folder, or one document)."""
     return drive.share(file_id, email, role=role, notify=False)

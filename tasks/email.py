@@ -16,7 +16,7 @@ def message_id(key: str, domain: str) -> str:
     return f"<{safe}@{domain or 'onboarding.local'}>"
 
 
-@step()
+@step(done_key=lambda p: message_id(p["key"], p["domain"]))
 def send_email(gmail: Gmail, to: str | list[str], email: Rendered, key: str, domain: str,
                cc: Iterable[str] = (), sender: str | None = None) -> SentMessage:
     """Send one rendered email; ``key`` names it within the client's run (e.g. ``welcome``)."""

@@ -10,7 +10,7 @@ from integrations.google import Form, FormResponse, Forms
 from .base import step
 
 
-@step()
+@step(done_key=lambda p: p["title"])
 def create_intake_form(forms: Forms, title: str, questions: list[Mapping[str, Any]]) -> Form:
     """The intake form built from templates/intake_questions.yaml."""
     return forms.create_form(title, title, [dict(q) for q in questions])

@@ -18,7 +18,7 @@ def busy_times(calendar: Calendar, calendar_id: str, start: datetime, days: int)
             for e in events if e.status != "cancelled" and "T" in e.start]
 
 
-@step()
+@step(done_key=lambda p: f"{p['host_email']}:{p['topic']}:{p['start'].isoformat()}")
 def schedule_zoom(zoom: ZoomMeetings, host_email: str, topic: str, start: datetime, minutes: int,
                   timezone: str, agenda: str) -> Meeting:
     """A Zoom meeting hosted by the team member; adopted, not duplicated, on a re-run."""

@@ -17,16 +17,16 @@ def create_project(asana: AsanaProjects, name: str, team: str, notes: str, start
 
 @step()
 def create_sections(asana: AsanaProjects, project: Project, names: Iterable[str]) -> dict[str, Section]:
-    """The project's sections called ``names``, in order: those a re-run finds, the rest created
-    (a project this run created has none, so it is not read)."""
-    have = {} if project.created else {s.name: s for s in asana.sections(project.gid)}
+    """The project's sections called ``names``, in order: those a re-run (or a retry) finds, the rest
+    created."""
+    have = {s.name: s for s in asana.sections(project.gid)}
     return {name: have.get(name) or asana.create_section(project.gid, name) for name in names}
 
 
 @step()
 def task_names(asana: AsanaProjects, project: Project) -> set[str]:
-    """Names of the tasks a project already holds (none in a project this run created)."""
-    return set() if project.created else {t.name for t in asana.list_tasks(project.gid)}
+    """Names of the tasks a project already holds (a re-run's, or a retried step's)."""
+    return {t.name for t in asana.list_tasks(project.gid)}
 
 
 @step()
@@ -35,7 +35,7 @@ def user_gids(asana: AsanaProjects, emails: Iterable[str]) -> dict[str, str | No
     return {email: asana.user_by_email(email) for email in dict.fromkeys(emails)}
 
 
-@step()
+@step(done_key=lambda p: f"{p['project_gid']}:{p['name']}")
 def create_plan_task(asana: AsanaProjects, project_gid: str, section_gid: str, name: str, assignee_gid: str | None,
                      due_on: date, notes: str) -> Task:
     """One task of the plan, assigned by role (the caller skips tasks the project already holds)."""

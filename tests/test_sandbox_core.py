@@ -255,3 +255,18 @@ def test_no_client_logs_or_raises_its_credentials(private, caplog, monkeypatch):
     assert all(secret not in r for r in raised)
     issued = private.state()["zoom"]["token"]
     assert issued and all(t["token"][:12] not in caplog.text for t in issued)
+
+
+def test_a_transaction_lands_whole_or_not_at_all(tmp_path):
+    from integrations.sandbox.store import Store
+
+    store = Store(tmp_path / "state.db")
+    with store.transaction():
+        store.put("hubspot", "object:deals", "1", {"id": "1"})
+        with store.transaction():  # joins the outer one
+            store.put("hubspot", "assoc", "1-2", {"from": "1"})
+    with pytest.raises(RuntimeError), store.transaction():
+        store.put("hubspot", "object:deals", "2", {"id": "2"})
+        raise RuntimeError("the process dies between the record and its associations")
+    assert [o["id"] for o in store.list("hubspot", "object:deals")] == ["1"]
+    assert len(store.list("hubspot", "assoc")) == 1

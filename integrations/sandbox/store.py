@@ -10,6 +10,7 @@ import json
 import sqlite3
 import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -110,6 +111,22 @@ class Store:
             out.setdefault(vendor, {}).setdefault(kind, []).append(json.loads(data))
         return out
 
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        """The writes inside land together or not at all, as one request's writes do at the vendor
+        (a process killed half-way through leaves neither half). Nested blocks join the outer one."""
+        with self._lock:
+            if self._conn.in_transaction:
+                yield
+                return
+            self._conn.execute("BEGIN")
+            try:
+                yield
+            except BaseException:
+                self._conn.execute("ROLLBACK")
+                raise
+            self._conn.execute("COMMIT")
+
     def reset(self) -> None:
         with self._lock:
             self._conn.execute("DELETE FROM objects")
@@ -129,6 +146,9 @@ class VendorStore:
 
     def next_int(self, counter: str, start: int) -> int:
         return self.store.next_int(f"{self.name}.{counter}", start)
+
+    def transaction(self):
+        return self.store.transaction()
 
     def put(self, kind: str, id: str, data: dict[str, Any]) -> dict[str, Any]:
         return self.store.put(self.name, kind, id, data)

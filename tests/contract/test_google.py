@@ -292,6 +292,19 @@ def test_send_is_idempotent_with_message_id(google):
     assert f"Message-ID: <{mid}>".encode() in base64.urlsafe_b64decode(raw_msg["raw"])
 
 
+def test_a_send_after_the_server_dropped_an_idle_connection_goes_out(sandbox):
+    """uvicorn (like most servers) closes a keep-alive connection idle for 5 s; the next request on it
+    would hit a broken pipe, and a send is not retried (it may have happened). The pool closes a
+    connection idle for longer than ``IDLE_CLOSE`` first, so the send goes out on a fresh one."""
+    import time
+
+    gmail = g.connect(g.sandbox_credentials(), root_url=g.root_from_sandbox_urls(sandbox.urls)).gmail
+    first = gmail.send("idle@client.example", "before the pause", "<p>one</p>")
+    time.sleep(5.5)
+    second = gmail.send("idle@client.example", "after the pause", "<p>two</p>")
+    assert first.id != second.id
+
+
 def test_send_through_the_upload_endpoint_and_list_pages(google):
     subject = uniq("Upload subject")
     msg = (f"To: u@client.example\r\nSubject: {subject}\r\n\r\nplain body\r\n").encode()
