@@ -15,6 +15,7 @@ from onboard.runtime import Runtime
 from onboard.scheduling import next_free_slot
 from tasks import chat, crm, documents, email, forms, meetings
 
+from .cancel import cancel_future_meeting
 from .steps import concurrently, sop_step
 from .waits import ask_staff, remind, wait_for_client
 
@@ -248,10 +249,7 @@ def decline(client: NewClient, rt: Runtime, lead: Lead, reasons: list[str]) -> N
                  key=f"{client.domain}:declined")
     # Compensation: a call still in the future is cancelled; the client's folder goes to the bin.
     specialist = lead.specialist_email
-    if lead.discovery_at is None or lead.discovery_at > rt.now():
-        if lead.discovery_meeting_id:
-            meetings.cancel_zoom(rt.clients.zoom, lead.discovery_meeting_id)
-        meetings.cancel_calendar_event(rt.clients.calendar, specialist, (client.domain, "discovery"))
+    cancel_future_meeting(rt, specialist, (client.domain, "discovery"))
     if lead.folder_ids.get("root"):
         documents.trash(rt.clients.drive, lead.folder_ids["root"])
     crm.update_company(hub, lead.company_id, {"onboarding_status": "declined"})

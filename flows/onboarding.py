@@ -14,17 +14,20 @@ from onboard.outcomes import OnboardingResult, Outcome
 from onboard.runtime import Journal, Runtime, build_runtime, using_runtime
 from tasks.base import run_scope
 
+from .cancel import archive_when_cancelled
 from .contact import initial_contact
 from .engagement import plan_engagement
 from .proposal import proposal_and_agreement
 from .setup import service_setup
 
 
-@flow(name="onboard-client", flow_run_name="onboard {client.company_name}", log_prints=True)
+@flow(name="onboard-client", flow_run_name="onboard {client.company_name}", log_prints=True,
+      on_cancellation=[archive_when_cancelled])
 def onboard_client(client: NewClient) -> OnboardingResult:
     """Carry a new client from first contact to kick-off (SOP-A 1-3, SOP-B 1-3).
 
-    Every step is idempotent: running the same client again finds what exists and creates nothing twice."""
+    Every step is idempotent: running the same client again finds what exists and creates nothing twice.
+    Cancelled, the run archives what it made (``flows.cancel``)."""
     rt = build_runtime()
     try:
         with using_runtime(rt), run_scope(flow_run.id):  # steps done in this run are not done again

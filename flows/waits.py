@@ -40,10 +40,22 @@ def run_url() -> str:
     return f"{base}/runs/flow-run/{ctx.flow_run.id}" if ctx else base
 
 
+class RunCancelled(Exception):
+    """Someone cancelled the run (or the run it belongs to) while it waited."""
+
+
 def _back_to_running() -> None:
-    """After a pause times out the run is still Paused; set it Running so the next pause is allowed."""
+    """After a pause times out the run is still Paused; set it Running so the next pause is allowed,
+    unless the run or one it belongs to was cancelled meanwhile (a pause does not notice: it waits
+    out its time): then the run stops here, and the new-client run's cancellation hook archives."""
     ctx = FlowRunContext.get()
     with get_client(sync_client=True) as client:
+        run = client.read_flow_run(ctx.flow_run.id)
+        while run is not None:
+            if run.state and (run.state.is_cancelling() or run.state.is_cancelled()):
+                raise RunCancelled(f"{run.name} was cancelled")
+            parent = client.read_task_run(run.parent_task_run_id) if run.parent_task_run_id else None
+            run = client.read_flow_run(parent.flow_run_id) if parent and parent.flow_run_id else None
         client.set_flow_run_state(ctx.flow_run.id, Running(), force=True)
 
 

@@ -7,10 +7,11 @@ The SDK's own urllib3 retry is switched off (see ``connect``) so there is one re
 
 from __future__ import annotations
 
+import hashlib
 import json
 import time
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, TypeVar
 
@@ -159,6 +160,31 @@ def _jsonable(fields: dict[str, Any]) -> dict[str, Any]:
 
 # -- the client ---------------------------------------------------------------------------------
 
+ACCOUNT_TTL = 600.0  # seconds a worker trusts what it looked up about the account (people, teams)
+
+
+@dataclass
+class Account:
+    """What does not change between runs on one account: its workspace, team and user gids. Shared
+    by the runs of a worker (``connect``), for ``ACCOUNT_TTL`` seconds."""
+
+    workspace_gid: str | None = None
+    team_gids: dict[str, str] = field(default_factory=dict)
+    user_gids: dict[str, str | None] = field(default_factory=dict)
+    expires: float = field(default_factory=lambda: time.monotonic() + ACCOUNT_TTL)
+
+
+_ACCOUNTS: dict[str, Account] = {}
+
+
+def _account(host: str, token: str) -> Account:
+    key = f"{host}|{hashlib.sha256(token.encode()).hexdigest()[:16]}"  # never the token itself
+    known = _ACCOUNTS.get(key)
+    if known is None or known.expires < time.monotonic():
+        known = _ACCOUNTS[key] = Account()
+    return known
+
+
 def connect(token: str, base_url: str | None = None, workspace_gid: str | None = None, *,
             page_size: int = 100, poll_interval: float = 0.5,
             sleep: Callable[[float], None] = time.sleep) -> AsanaProjects:
@@ -181,8 +207,8 @@ def connect(token: str, base_url: str | None = None, workspace_gid: str | None =
             return request(*args, **kwargs)
 
     client.rest_client.request = budgeted
-    return AsanaProjects(client, workspace_gid=workspace_gid,
-                         page_size=page_size, poll_interval=poll_interval, sleep=sleep)
+    return AsanaProjects(client, workspace_gid=workspace_gid, page_size=page_size, poll_interval=poll_interval,
+                         sleep=sleep, account=_account(cfg.host, token))
 
 
 class AsanaProjects:
@@ -190,9 +216,11 @@ class AsanaProjects:
 
     def __init__(self, api_client: asana.ApiClient, *, workspace_gid: str | None = None,
                  page_size: int = 100, poll_interval: float = 0.5,
-                 sleep: Callable[[float], None] = time.sleep) -> None:
+                 sleep: Callable[[float], None] = time.sleep, account: Account | None = None) -> None:
         self._client = api_client
-        self._workspace_gid = workspace_gid
+        self._account = account or Account()
+        if workspace_gid:
+            self._account.workspace_gid = workspace_gid
         self.page_size = page_size
         self.poll_interval = poll_interval
         self._sleep = sleep
@@ -205,9 +233,6 @@ class AsanaProjects:
         self._sections = asana.SectionsApi(api_client)
         self._tasks = asana.TasksApi(api_client)
         self._stories = asana.StoriesApi(api_client)
-        # people and teams do not change during a run: looked up once per client
-        self._user_gids: dict[str, str | None] = {}
-        self._team_gids: dict[str, str] = {}
         self._in_doubt: set[tuple[str, str]] = set()  # (project, task name) creates whose answer was lost
 
     # -- plumbing ------------------------------------------------------------------------------
@@ -235,13 +260,13 @@ class AsanaProjects:
     @property
     def workspace_gid(self) -> str:
         """The workspace everything lives in (the token's first one unless given to ``connect``)."""
-        if self._workspace_gid is None:
+        if self._account.workspace_gid is None:
             first = next(self._each(lambda o: self._workspaces.get_workspaces(
                 o, full_payload=True, _request_timeout=TIMEOUT), {}, retry_pages=True), None)
             if first is None:
                 raise NotFound(VENDOR, "the token sees no workspace")
-            self._workspace_gid = first["gid"]
-        return self._workspace_gid
+            self._account.workspace_gid = first["gid"]
+        return self._account.workspace_gid
 
     # -- people and teams ----------------------------------------------------------------------
 
@@ -250,26 +275,28 @@ class AsanaProjects:
         return _user(self._do(lambda: self._users.get_user("me", {}, _request_timeout=TIMEOUT), idempotent=True))
 
     def user_by_email(self, email: str) -> str | None:
-        """The gid of the user with ``email``, or None when Asana does not know it (asked once per client)."""
-        key = email.lower()
-        if key not in self._user_gids:
+        """The gid of the user with ``email``, or None when Asana does not know it (asked once per account
+        and worker, see ``Account``)."""
+        key, known = email.lower(), self._account.user_gids
+        if key not in known:
             try:
                 found = self._do(lambda: self._users.get_user(email, {}, _request_timeout=TIMEOUT), idempotent=True)
-                self._user_gids[key] = found["gid"]
+                known[key] = found["gid"]
             except NotFound:
-                self._user_gids[key] = None
-        return self._user_gids[key]
+                known[key] = None
+        return known[key]
 
     def team_gid(self, name: str) -> str:
         """The gid of the team called ``name`` in the workspace; NotFound when there is none."""
-        if name not in self._team_gids:
+        known = self._account.team_gids
+        if name not in known:
             teams = self._each(lambda o: self._teams.get_teams_for_workspace(
                 self.workspace_gid, o, full_payload=True, _request_timeout=TIMEOUT), {}, retry_pages=True)
             found = next((t["gid"] for t in teams if t.get("name") == name), None)
             if found is None:
                 raise NotFound(VENDOR, f"no team named {name!r}")
-            self._team_gids[name] = found
-        return self._team_gids[name]
+            known[name] = found
+        return known[name]
 
     # -- projects ------------------------------------------------------------------------------
 

@@ -543,6 +543,7 @@ class Event:
     meet_link: str | None
     attendees: Mapping[str, str]  # email -> responseStatus
     recurrence: tuple[str, ...] = ()
+    location: str = ""
 
     @classmethod
     def from_api(cls, e: dict[str, Any]) -> Event:
@@ -552,7 +553,7 @@ class Event:
         return cls(e["id"], e.get("status", ""), e.get("summary", ""), when(e.get("start", {})),
                    when(e.get("end", {})), e.get("htmlLink", ""), e.get("hangoutLink"),
                    {a["email"]: a.get("responseStatus", "needsAction") for a in e.get("attendees", [])},
-                   tuple(e.get("recurrence", [])))
+                   tuple(e.get("recurrence", [])), e.get("location", ""))
 
 
 def _same_event(current: dict[str, Any], wanted: dict[str, Any]) -> bool:

@@ -99,6 +99,19 @@ def new_client(
 
 
 @app.command()
+def cancel(
+    domain: Annotated[str, typer.Argument(help="the client's website domain, e.g. acme.example")],
+    reason: Annotated[str, typer.Option(help="noted on the client's HubSpot company")] = "cancelled by staff",
+) -> None:
+    """Cancel a client's onboarding: archive its meetings still ahead, Drive folder, Slack channel and
+    Asana project, close the deal lost. (A run served by a worker does this itself when cancelled.)"""
+    from flows.cancel import cancel_onboarding
+
+    for line in cancel_onboarding(domain, reason) or ["nothing to archive: no company with this domain"]:
+        console.print(line)
+
+
+@app.command()
 def serve(
     port: Annotated[int, typer.Option(help="port of the local Prefect server/UI (when none is configured)")] = 4200,
     sandbox_port: Annotated[int, typer.Option(help="port of the sandbox")] = 8765,

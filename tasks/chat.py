@@ -51,3 +51,9 @@ def remind_on_slack(slack: SlackChat, email: str, text: str, key: str) -> Messag
     """A direct message to a team member; None when they have no Slack account."""
     uid = slack.user_id_by_email(email)
     return slack.post(uid, text, dedupe_key=key) if uid else None
+
+
+@step()
+def archive_channel(slack: SlackChat, channel_id: str) -> None:
+    """Archive the client's channel (an already archived one is fine)."""
+    slack.archive(channel_id)

@@ -210,3 +210,9 @@ def company_with(crm: HubSpotCRM, prop: str, value: str) -> str | None:
 def read_company(crm: HubSpotCRM, company_id: str) -> dict[str, str | None]:
     """The company's SOP properties (what earlier runs already recorded)."""
     return dict(crm.get("companies", company_id, list(COMPANY_PROPERTIES)).properties)
+
+
+@step()
+def find_deal(crm: HubSpotCRM, domain: str) -> Record | None:
+    """The client's onboarding deal (keyed by its domain), or None."""
+    return crm.find_one("deals", DEAL_KEY, domain, ["dealstage", "pipeline", "hubspot_owner_id"])

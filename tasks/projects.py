@@ -41,3 +41,9 @@ def create_plan_task(asana: AsanaProjects, project_gid: str, section_gid: str, n
     """One task of the plan, assigned by role (the caller skips tasks the project already holds)."""
     return asana.create_task(project_gid, name, section_gid=section_gid, assignee_gid=assignee_gid, due_on=due_on,
                              notes=notes)
+
+
+@step()
+def archive_project(asana: AsanaProjects, project_gid: str) -> Project:
+    """Archive the client's project (kept in Asana, out of every list)."""
+    return asana.update_project(project_gid, archived=True)

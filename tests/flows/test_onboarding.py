@@ -103,3 +103,26 @@ def test_the_run_artifact_lists_the_sop_steps(twice):
         assert f"| {step} |" in text, step
     assert "| done |" in text
     assert artifact.key.startswith("onboarding-")
+
+
+def test_a_cancelled_onboarding_archives_what_it_made(twice, flow_sandbox, rt):
+    """Compensation (flows/cancel.py, the run's on_cancellation hook): meetings still ahead, Drive
+    folder, Slack channel and Asana project archived; the deal closed-lost and the company marked;
+    a second archive changes nothing more."""
+    from flows.cancel import archive_onboarding
+
+    domain = twice.client.domain
+    assert twice.v2.meetings() and twice.v2.events() and twice.v2.channels() and twice.v2.projects()
+    done = archive_onboarding(rt, domain, "the client withdrew")
+    assert set(done) == {"discovery meeting cancelled", "kickoff meeting cancelled", "weekly-check-in meeting cancelled",
+                         "Drive folder trashed", "Slack channel archived", "Asana project archived", "deal closed-lost",
+                         "company marked cancelled"}
+    v = View(flow_sandbox.state(), twice.client)
+    assert v.meetings() == [] and v.events() == []  # every meeting was still ahead (days from now)
+    assert v.file("root", trashed=True)
+    assert all(c["is_archived"] for c in v.channels()) and all(p["archived"] for p in v.projects())
+    assert v.stage_label(v.deal()) == "Closed lost" and v.company()["properties"]["onboarding_status"] == "cancelled"
+    assert "the client withdrew" in v.note("cancelled")["properties"]["hs_note_body"]
+    before = everything(flow_sandbox.state())
+    archive_onboarding(rt, domain, "again")
+    assert everything(flow_sandbox.state()) == before

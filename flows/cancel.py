@@ -1,0 +1,101 @@
+"""A cancelled onboarding: what its run made is archived (the new-client run's compensation).
+
+Everything is found again from the client's HubSpot company (the ids each step records there at
+once) and the deterministic keys (Calendar event ids, the deal's key), so the archive works from
+any process: the run's own ``on_cancellation`` hook, which Prefect's runner calls in the serving or
+a fresh process, or ``onboard cancel`` for a run started in-process. Archiving twice changes nothing.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from datetime import datetime
+
+from prefect import flow
+
+from onboard.models import NewClient
+from onboard.profile import Role
+from onboard.runtime import Runtime, build_runtime
+from tasks import chat, crm, documents, meetings, projects
+
+from .steps import concurrently, sop_step
+
+# the meetings a new-client run books: (calendar role, key)
+MEETINGS = ((Role.ONBOARDING_SPECIALIST, "discovery"), (Role.ACCOUNT_MANAGER, "kickoff"),
+            (Role.ACCOUNT_MANAGER, "weekly-check-in"))
+
+
+def cancel_future_meeting(rt: Runtime, calendar_id: str, key: tuple[str, ...]) -> bool:
+    """The Calendar invite booked for ``key`` and the Zoom meeting it links to, cancelled while still
+    ahead (a meeting that took place is history); True when something was cancelled."""
+    event = meetings.existing_event(rt.clients.calendar, calendar_id, key)
+    if event is None or ("T" in event.start and datetime.fromisoformat(event.start) < rt.now()):
+        return False
+    zoom_id = re.search(r"/j/(\d+)", event.location or "")  # the invite's location is the meeting's join link
+    if zoom_id:
+        meetings.cancel_zoom(rt.clients.zoom, int(zoom_id.group(1)))
+    return meetings.cancel_calendar_event(rt.clients.calendar, calendar_id, key)
+
+
+def undo(recorded: str | None, action: Callable[[str], object], what: str) -> str | None:
+    """``action(recorded)`` when the run recorded that id; ``what`` was done, or None."""
+    if not recorded:
+        return None
+    action(recorded)
+    return what
+
+
+@sop_step("cancel")
+def archive_onboarding(rt: Runtime, domain: str, reason: str) -> list[str]:
+    """Archive what the client's run made that must not outlive a cancelled onboarding: meetings
+    still ahead (Zoom and Calendar), the Drive folder (to the bin), the Slack channel, the Asana
+    project. Kept, as after a decline: the CRM records (the deal closed-lost, the company marked
+    ``cancelled``, a note with the reason) and the emails already sent. Returns what it did."""
+    hub = rt.clients.hubspot
+    company_id = crm.company_with(hub, "domain", domain)
+    if company_id is None:
+        return []
+    known, deal = concurrently(lambda: crm.read_company(hub, company_id), lambda: crm.find_deal(hub, domain))
+    calendar_of = {Role.ONBOARDING_SPECIALIST: known.get("specialist_email")
+                   or str(rt.person(Role.ONBOARDING_SPECIALIST).email),
+                   Role.ACCOUNT_MANAGER: known.get("account_manager_email") or str(rt.person(Role.ACCOUNT_MANAGER).email)}
+    done = concurrently(
+        *(lambda r=role, k=key: f"{k} meeting cancelled" if cancel_future_meeting(rt, calendar_of[r], (domain, k))
+          else None for role, key in MEETINGS),
+        lambda: undo(known.get("drive_folder_id"), lambda f: documents.trash(rt.clients.drive, f), "Drive folder trashed"),
+        lambda: undo(known.get("slack_channel_id"), lambda c: chat.archive_channel(rt.clients.slack, c),
+                     "Slack channel archived"),
+        lambda: undo(known.get("asana_project_gid"), lambda p: projects.archive_project(rt.clients.asana, p),
+                     "Asana project archived"),
+        lambda: undo(deal.id if deal else None, lambda d: close_deal(rt, d), "deal closed-lost"))
+    done = [d for d in done if d]
+    crm.update_company(hub, company_id, {"onboarding_status": "cancelled"})
+    crm.add_note(hub, f"Onboarding cancelled: {reason}" + (f" ({'; '.join(done)})" if done else ""), rt.now(), None,
+                 {"companies": company_id, **({"deals": deal.id} if deal else {})}, key=f"{domain}:cancelled")
+    return [*done, "company marked cancelled"]
+
+
+def close_deal(rt: Runtime, deal_id: str) -> None:
+    """The deal to the onboarding pipeline's closed-lost stage."""
+    stages = rt.rules.pipeline.stages
+    pipeline = crm.prepare_pipeline(rt.clients.hubspot, rt.rules.pipeline.label,
+                                    [(s.label, s.probability, s.closed) for s in stages])
+    lost = next(s.label for s in stages if s.key == "lost")
+    crm.move_deal(rt.clients.hubspot, deal_id, pipeline.id, next(p.id for p in pipeline.stages if p.label == lost))
+
+
+def archive_when_cancelled(flow, flow_run, state) -> None:
+    """``on_cancellation`` of the new-client run. Prefect's runner calls it (in the serving process,
+    or a fresh one for a worker) after stopping the run, with these argument names."""
+    domain = NewClient.model_validate(flow_run.parameters["client"]).domain
+    # the runner hands over a state of its own; the message given with the cancel is on the run's
+    reason = (flow_run.state.message if flow_run.state else None) or state.message or "the run was cancelled"
+    archive_onboarding(build_runtime(), domain, reason)
+
+
+@flow(name="cancel-onboarding", flow_run_name="cancel {domain}", log_prints=True)
+def cancel_onboarding(domain: str, reason: str = "cancelled by staff") -> list[str]:
+    """Archive what a client's onboarding made (``onboard cancel DOMAIN``, for a run started in-process;
+    a run served by a worker or ``onboard serve`` archives itself when it is cancelled)."""
+    return archive_onboarding(build_runtime(), domain, reason)
