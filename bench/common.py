@@ -75,3 +75,11 @@ def figure(name: str, value: str, ratio: float | None = None, target: float | No
 def quiet_prefect() -> None:
     """Benchmarks print figures, not Prefect's per-run logs."""
     os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
+
+
+def twin(client, n: int):
+    """Another client with the same needs (so the same package, plan and calls) and its own name."""
+    name = f"{client.company_name.removesuffix(' (Pty) Ltd')} Twin {n} (Pty) Ltd"
+    domain = f"twin{n}-{client.domain}"
+    return type(client).model_validate({**client.model_dump(), "company_name": name, "email": f"md@{domain}",
+                                        "website": f"https://www.{domain}"})

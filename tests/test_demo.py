@@ -91,6 +91,9 @@ def test_demo_onboards_the_sample_client_and_is_idempotent(clean_demo, demo_env)
 # Kill points: the first record that shows the run is inside a phase (checked in the sandbox's state file).
 KILL_POINTS = {
     "phase 1, after the deal": "SELECT count(*) FROM objects WHERE vendor='hubspot' AND kind='object:deals'",
+    "phase 2, after the first proposal": "SELECT count(*) FROM objects WHERE vendor='google' AND kind='file' "
+                                         "AND data LIKE '%\"name\": \"Proposal v1%'",
+    "phase 3, after the Asana project": "SELECT count(*) FROM objects WHERE vendor='asana' AND kind='project'",
     "phase 3, after the Slack channel": "SELECT count(*) FROM objects WHERE vendor='slack' AND kind='channel' "
                                         "AND data NOT LIKE '%\"name\": \"general\"%'",
 }
