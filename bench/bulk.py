@@ -1,6 +1,6 @@
 """P2 bulk: many new clients onboarded at once against the vendors' documented rate limits.
 
-    uv run python bench/bulk.py [--clients 100] [--time-scale 0.5] [--concurrency 25]
+    uv run python bench/bulk.py [--clients 100] [--time-scale 1] [--concurrency 20]
 
 The sandbox enforces every vendor's documented limits (HubSpot 100 / 10 s and search 4 / s, Asana
 150 / min, Slack's method tiers and 1 post / s per channel, Zoom's categories, Google's per-user
@@ -29,8 +29,8 @@ TARGET = 1.15
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--clients", type=int, default=100)
-    ap.add_argument("--time-scale", type=float, default=0.5)
-    ap.add_argument("--concurrency", type=int, default=25)
+    ap.add_argument("--time-scale", type=float, default=1.0)
+    ap.add_argument("--concurrency", type=int, default=20)
     ap.add_argument("--seed", type=int, default=3)
     args = ap.parse_args()
 
@@ -61,7 +61,8 @@ def main() -> int:
     n = len(clients)
     ok = figure("P2 runs", f"{n - len(failed)}/{n} onboarded, {len(failed)} failed")
     ok &= figure("P2 429s answered", f"{refused}") and refused == 0 and not failed
-    ok &= figure("P2 wall", f"{wall:.1f} s for {n} clients, {args.concurrency} at a time, windows x{args.time_scale:g}; "
+    ok &= figure("P2 wall", f"{wall:.1f} s for {n} clients, {args.concurrency} at a time, "
+                 f"windows x{args.time_scale:g}; "
                  f"bound {bound:.1f} s ({bucket})", wall / bound if bound else None, TARGET)
     binding = [c for c in log if c["bucket"] == bucket]
     if binding:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 import os
+import time
 from collections import Counter, defaultdict
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -42,6 +43,19 @@ def calls(root: str) -> list[dict[str, Any]]:
 
 def configure(root: str, **changes: Any) -> None:
     httpx.post(f"{root}/_sandbox/config", json=changes, timeout=30).raise_for_status()
+
+
+def onboard_timed(root: str, client) -> tuple[float, list[dict[str, Any]]]:
+    """One new-client run: its seconds and the vendor calls it made (the sandbox's log, reset first)."""
+    from flows.onboarding import onboard_client
+
+    reset_calls(root)
+    t0 = time.perf_counter()
+    result = onboard_client(client)
+    seconds = time.perf_counter() - t0
+    if result.outcome.value != "onboarded":
+        raise SystemExit(f"{client.company_name}: {result.outcome.value}")
+    return seconds, calls(root)
 
 
 def rate_limit_bound(log: list[dict[str, Any]], time_scale: float) -> tuple[float, str]:

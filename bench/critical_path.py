@@ -20,9 +20,8 @@ from __future__ import annotations
 import argparse
 import statistics
 import sys
-import time
 
-from common import calls, configure, figure, people_answering, quiet_prefect, reset_calls, twin
+from common import configure, figure, onboard_timed, people_answering, quiet_prefect, twin
 
 TARGET = 1.25
 
@@ -51,17 +50,9 @@ def main() -> int:
     with offline_stack("p1", lambda m: print(m, flush=True), rate_limits="off") as root:
         from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
 
-        from flows.onboarding import onboard_client
-
         def run(client, latency: float) -> tuple[float, list[dict]]:
             configure(root, latency=latency)
-            reset_calls(root)
-            t0 = time.perf_counter()
-            result = onboard_client(client)
-            seconds = time.perf_counter() - t0
-            if result.outcome.value != "onboarded":
-                raise SystemExit(f"{client.company_name}: {result.outcome.value}")
-            return seconds, calls(root)
+            return onboard_timed(root, client)
 
         with people_answering(root, clients, poll=0.05), \
                 temporary_settings({PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}):

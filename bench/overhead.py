@@ -25,7 +25,7 @@ from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from unittest.mock import patch
 
-from common import calls, figure, people_answering, quiet_prefect, reset_calls, twin
+from common import figure, onboard_timed, people_answering, quiet_prefect, twin
 
 TARGET = 3.0
 
@@ -109,16 +109,8 @@ def main() -> int:
     with offline_stack("p3", lambda m: print(m, flush=True), rate_limits="off") as root:
         from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
 
-        from flows.onboarding import onboard_client
-
         def timed(client) -> tuple[float, list[dict]]:
-            reset_calls(root)
-            t0 = time.perf_counter()
-            result = onboard_client(client)
-            seconds = time.perf_counter() - t0
-            if result.outcome.value != "onboarded":
-                raise SystemExit(f"{client.company_name}: {result.outcome.value}")
-            return seconds, calls(root)
+            return onboard_timed(root, client)
 
         with people_answering(root, clients, poll=0.05), \
                 temporary_settings({PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}):

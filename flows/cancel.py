@@ -57,13 +57,13 @@ def archive_onboarding(rt: Runtime, domain: str, reason: str) -> list[str]:
     if company_id is None:
         return []
     known, deal = concurrently(lambda: crm.read_company(hub, company_id), lambda: crm.find_deal(hub, domain))
-    calendar_of = {Role.ONBOARDING_SPECIALIST: known.get("specialist_email")
-                   or str(rt.person(Role.ONBOARDING_SPECIALIST).email),
-                   Role.ACCOUNT_MANAGER: known.get("account_manager_email") or str(rt.person(Role.ACCOUNT_MANAGER).email)}
+    recorded = {Role.ONBOARDING_SPECIALIST: "specialist_email", Role.ACCOUNT_MANAGER: "account_manager_email"}
+    calendar_of = {role: known.get(prop) or str(rt.person(role).email) for role, prop in recorded.items()}
     done = concurrently(
         *(lambda r=role, k=key: f"{k} meeting cancelled" if cancel_future_meeting(rt, calendar_of[r], (domain, k))
           else None for role, key in MEETINGS),
-        lambda: undo(known.get("drive_folder_id"), lambda f: documents.trash(rt.clients.drive, f), "Drive folder trashed"),
+        lambda: undo(known.get("drive_folder_id"), lambda f: documents.trash(rt.clients.drive, f),
+                     "Drive folder trashed"),
         lambda: undo(known.get("slack_channel_id"), lambda c: chat.archive_channel(rt.clients.slack, c),
                      "Slack channel archived"),
         lambda: undo(known.get("asana_project_gid"), lambda p: projects.archive_project(rt.clients.asana, p),

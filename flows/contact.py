@@ -225,7 +225,8 @@ def qualify(client: NewClient, rt: Runtime, lead: Lead) -> Outcome | None:
             reasons.append(f"staff: {answer.reason}")
 
     def record() -> None:
-        crm.update_company(rt.clients.hubspot, lead.company_id, {"qualification": f"{verdict.value}: {'; '.join(reasons)}"})
+        crm.update_company(rt.clients.hubspot, lead.company_id,
+                           {"qualification": f"{verdict.value}: {'; '.join(reasons)}"})
 
     rt.journal.record("B1.3", "Qualification check", f"{verdict.value}: {'; '.join(reasons)}")
     log.info("qualification: %s (%s)", verdict.value, "; ".join(reasons))

@@ -114,8 +114,8 @@ def plan_project(client: NewClient, rt: Runtime, lead: Lead, package, start: dat
     project = projects.create_project(asana, f"{client.company_name} — {package.name} ({client_id})",
                                       "Client Services", f"{package.name} for {client.company_name}. Client id {client_id}.",
                                       start, start + timedelta(weeks=package.weeks))
-    assignees = {t: str(rt.person(t.role, lead.specialist_email if t.role is Role.ONBOARDING_SPECIALIST else None).email)
-                 for t in planned}
+    assignees = {t: str(rt.person(t.role, lead.specialist_email if t.role is Role.ONBOARDING_SPECIALIST
+                                  else None).email) for t in planned}
     sections, gids, done = concurrently(
         lambda: projects.create_sections(asana, project, list(dict.fromkeys(t.section for t in planned))),
         lambda: projects.user_gids(asana, assignees.values()),

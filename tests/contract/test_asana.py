@@ -302,5 +302,21 @@ def test_server_errors_map_to_transient_and_creates_are_not_retried(base, raw, f
         client.add_comment(task_gid, "hello")  # a plain create: not retried
     assert sleeps == []
     faults("asana", unavailable=1.0)
-    with pytest.raises(Transient):
-        client.user_by_email(me.email)
+    with pytest.raises(Transient):  # someone this worker has not looked up yet (lookups are kept: Account)
+        client.user_by_email(f"new-{time.time_ns()}@{me.email.split('@')[1]}")
+
+
+def test_a_workers_runs_share_what_they_looked_up_about_the_account(base, sandbox):
+    """People, teams and the workspace are asked once per worker (for ACCOUNT_TTL), not once per run."""
+    import httpx
+
+    first = asana_int.connect(TOKEN, base_url=base)
+    first.team_gid("Client Services"), first.user_by_email(ADMIN)
+    httpx.post(f"{sandbox.root}/_sandbox/stats/reset").raise_for_status()
+    second = asana_int.connect(TOKEN, base_url=base)  # the next run's client
+    assert second.team_gid("Client Services") == first.team_gid("Client Services")
+    assert second.user_by_email(ADMIN) == first.user_by_email(ADMIN)
+    assert httpx.get(f"{sandbox.root}/_sandbox/calls").json() == []
+    other = asana_int.connect("another-token", base_url=base)  # another account (token): its own lookups
+    other.user_by_email(ADMIN)
+    assert len(httpx.get(f"{sandbox.root}/_sandbox/calls").json()) == 1
