@@ -184,8 +184,9 @@ def create_app(config: SandboxConfig | None = None) -> FastAPI:
         ctx.calls.clear()
         ctx.log.clear()
         ctx.clock_offset = timedelta(0)
-        for v in vendors:
-            v.seed(team)
+        with ctx.store.transaction():  # like every request: the store's lock first, then a vendor's own
+            for v in vendors:
+                v.seed(team)
         return {"ok": True}
 
     @app.post("/_sandbox/config")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import html
 from abc import ABC, abstractmethod
 from collections import Counter, deque
@@ -44,6 +45,26 @@ class Call(NamedTuple):
     bucket: str = ""  # the rate-limit bucket it counted against, e.g. "hubspot:app"
     limit: int = 0  # that bucket's documented limit: ``limit`` calls per ``window`` seconds (unscaled)
     window: float = 0.0
+
+
+def atomic(backend: Any, store: Any) -> Any:
+    """``backend`` as the routes see it: every method call is one store transaction, as each request
+    lands whole at the vendor (a sandbox process killed in the middle of a request leaves no half)."""
+
+    class Atomic:
+        def __getattr__(self, name: str) -> Any:
+            attr = getattr(backend, name)
+            if not callable(attr):
+                return attr
+
+            @functools.wraps(attr)
+            def call(*args: Any, **kwargs: Any) -> Any:
+                with store.transaction():
+                    return attr(*args, **kwargs)
+
+            return call
+
+    return Atomic()
 
 
 class SandboxContext:

@@ -15,7 +15,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse, Response
 
 from ..limits import Rule, Verdict
-from ..vendor import SandboxVendor, VendorError, html_table
+from ..vendor import SandboxVendor, VendorError, atomic, html_table
 from .backend import HELP, AsanaBackend, asana_error, decode_offset, encode_offset
 
 API = "/api/1.0"
@@ -69,7 +69,7 @@ class AsanaVendor(SandboxVendor):
     # -- the API -------------------------------------------------------------------------------
 
     def router(self) -> APIRouter:
-        b = self.backend
+        b = atomic(self.backend, self.db)
         r = APIRouter(prefix=API, dependencies=[Depends(_authorized)])
 
         @r.get("/workspaces")
@@ -228,7 +228,7 @@ class AsanaVendor(SandboxVendor):
 
     def people_router(self) -> APIRouter:
         """Act as a colleague in Asana: tick a task off, comment, or set up a project template."""
-        b = self.backend
+        b = atomic(self.backend, self.db)
         r = APIRouter()
 
         @r.post("/tasks/{ref}/complete")

@@ -17,7 +17,7 @@ from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel
 
 from ..limits import Rule, Verdict
-from ..vendor import SandboxVendor, VendorError, html_table
+from ..vendor import SandboxVendor, VendorError, atomic, html_table
 from .backend import GoogleBackend, apply_fields, bad_request, error_body, gerror, parse_fields, public
 from .drive import LIST_DEFAULT, PERM_DEFAULT, PERM_LIST_DEFAULT, parse_multipart
 from .gmail import decode_raw
@@ -143,7 +143,7 @@ class GoogleVendor(SandboxVendor):
     def router(self) -> APIRouter:  # noqa: C901 (one small handler per endpoint)
         r = APIRouter(dependencies=[Depends(require_bearer)])
         b = self.backend
-        drive, forms, gmail, cal = b.drive, b.forms, b.gmail, b.calendar
+        drive, forms, gmail, cal = (atomic(x, self.db) for x in (b.drive, b.forms, b.gmail, b.calendar))
 
         # Drive v3
         @r.post("/drive/v3/files")
@@ -314,7 +314,7 @@ class GoogleVendor(SandboxVendor):
 
     def people_router(self) -> APIRouter:
         r = APIRouter()
-        b = self.backend
+        b = atomic(self.backend, self.db)
 
         @r.post("/forms/{form_id}/responses", status_code=201)
         def fill_form(form_id: str, body: FormAnswers):

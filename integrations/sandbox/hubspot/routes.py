@@ -13,7 +13,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse, Response
 
 from ..limits import Rule, Verdict
-from ..vendor import SandboxVendor, VendorError, html_table
+from ..vendor import SandboxVendor, VendorError, atomic, html_table
 from . import backend as b
 from .backend import HubSpotBackend, error, validation
 
@@ -118,7 +118,7 @@ class HubSpotVendor(SandboxVendor):
     # ---------- the API
     def router(self) -> APIRouter:
         r = APIRouter(dependencies=[Depends(_auth)])
-        be = self.backend
+        be = atomic(self.backend, self.db)
         otype = be.object_type
 
         # -- objects (crm/v3/objects/{objectType})
@@ -253,7 +253,7 @@ class HubSpotVendor(SandboxVendor):
     # ---------- acting as a colleague in the HubSpot UI (no auth, no rate limit)
     def people_router(self) -> APIRouter:
         r = APIRouter()
-        be = self.backend
+        be = atomic(self.backend, self.db)
 
         @r.post("/{object_type}", status_code=201)
         async def colleague_creates(object_type: str, request: Request) -> dict:

@@ -16,7 +16,7 @@ from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel
 
 from ..limits import Rule, Verdict
-from ..vendor import SandboxContext, SandboxVendor, VendorError, html_table
+from ..vendor import SandboxContext, SandboxVendor, VendorError, atomic, html_table
 from .backend import SlackBackend, rate_limited_error, slack_error
 
 # Web API tiers, per method per workspace per app [doc:docs.slack.dev/apis/web-api/rate-limits]
@@ -100,7 +100,8 @@ class SlackVendor(SandboxVendor):
                 raise slack_error("not_authed")
             if not token.strip():
                 raise slack_error("invalid_auth")
-            return JSONResponse(handler(args))
+            with self.db.transaction():  # one Web API call lands whole
+                return JSONResponse(handler(args))
 
         return r
 
@@ -128,7 +129,7 @@ class SlackVendor(SandboxVendor):
 
     def people_router(self) -> APIRouter:
         r = APIRouter()
-        b = self.backend
+        b = atomic(self.backend, self.db)
 
         @r.post("/messages")
         def person_writes(body: PersonMessage) -> dict[str, Any]:

@@ -16,7 +16,7 @@ from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel
 
 from ..limits import Rule, Verdict
-from ..vendor import SandboxVendor, html_table
+from ..vendor import SandboxVendor, atomic, html_table
 from .backend import ZoomBackend, api_error
 
 # Free plan per-second limits by category [doc:developers.zoom.us/docs/api/rate-limits]; daily caps not emulated.
@@ -69,7 +69,7 @@ class ZoomVendor(SandboxVendor):
 
     def router(self) -> APIRouter:
         r = APIRouter()
-        b = self.backend
+        b = atomic(self.backend, self.db)
 
         def auth(request: Request) -> dict[str, Any]:
             return b.authenticate(request.headers.get("authorization"))
@@ -164,7 +164,7 @@ class ZoomVendor(SandboxVendor):
 
     def people_router(self) -> APIRouter:
         r = APIRouter()
-        b = self.backend
+        b = atomic(self.backend, self.db)
 
         @r.post("/users", status_code=201)
         def add_colleague(body: NewColleague) -> dict[str, Any]:
