@@ -26,6 +26,7 @@ from typing import Any
 import httpx
 import yaml
 
+from .scaled_server import stop_process
 from .settings import REPO
 
 PREFECT_YAML = REPO / "prefect.yaml"
@@ -143,13 +144,7 @@ def local_prefect_server(port: int, host: str = "127.0.0.1") -> Iterator[str]:
         say(f"Prefect server started (log: {log_path})")
         yield api_url
     finally:
-        if proc.poll() is None:
-            proc.terminate()
-            try:
-                proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+        stop_process(proc)
 
 
 # ------------------------------------------------------------------------------ serve

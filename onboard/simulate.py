@@ -18,7 +18,7 @@ import time
 from collections import Counter, defaultdict
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor, as_completed
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
@@ -296,28 +296,44 @@ def print_result(r: SimResult) -> None:
 
 @contextmanager
 def offline_stack(name: str, say=print, **sandbox_config: Any) -> Iterator[str]:
-    """A sandbox (``sandbox_config``: rate limits, faults, ...) and Prefect on a fresh Postgres database
-    when one is reachable (SQLite otherwise), with short waits; yields the sandbox's root URL."""
+    """A sandbox (``sandbox_config``: rate limits, faults, ...) and Prefect with short waits; yields the
+    sandbox's root URL. Prefect is, by what is reachable: the scaled-out server (API and services in
+    two processes, ``onboard.scaled_server``) on a fresh Postgres database and an empty Redis one;
+    the ephemeral server on a fresh Postgres database; the ephemeral server on SQLite."""
     from integrations.sandbox.app import SandboxConfig
-    from integrations.sandbox.server import SandboxServer
+    from integrations.sandbox.server import SandboxServer, free_port
 
     from .cli import sandbox_team
     from .demo import prefect_env, start_prefect
     from .prefect_db import LOCAL, fresh_postgres_database
+    from .scaled_server import REDIS, empty_redis_database, scaled_server
 
-    prefect_env(Path(tempfile.mkdtemp(prefix=f"onboard-{name}-")))
+    home = Path(tempfile.mkdtemp(prefix=f"onboard-{name}-"))
+    prefect_env(home)
     os.environ.setdefault("ONBOARD_WAIT_HOUR_SECONDS", "1")
     os.environ.setdefault("ONBOARD_POLL_SECONDS", "0.3")
-    if "PREFECT_API_URL" not in os.environ and "PREFECT_API_DATABASE_CONNECTION_URL" not in os.environ:
-        fresh = fresh_postgres_database(os.environ.get("ONBOARD_SIM_POSTGRES", LOCAL), prefix=f"onboard_{name}")
-        if fresh:
-            os.environ["PREFECT_API_DATABASE_CONNECTION_URL"], drop = fresh
-            # atexit runs last-in first-out: registered before Prefect's own server registers its
-            # stop, the database is dropped only after that server is gone
-            atexit.register(drop)
-    with SandboxServer(SandboxConfig(team=sandbox_team(), **sandbox_config)) as sandbox:
+    with ExitStack() as stack:
+        if "PREFECT_API_URL" not in os.environ and "PREFECT_API_DATABASE_CONNECTION_URL" not in os.environ:
+            fresh = fresh_postgres_database(os.environ.get("ONBOARD_SIM_POSTGRES", LOCAL), prefix=f"onboard_{name}")
+            redis = empty_redis_database(os.environ.get("ONBOARD_SIM_REDIS", REDIS)) if fresh else None
+            if fresh and redis:
+                stack.callback(fresh[1])  # dropped after the server is stopped (callbacks run last-in first-out)
+                stack.callback(redis[1])
+                say("starting Prefect: the API and the services as two processes, on Postgres and Redis …")
+                api_url = stack.enter_context(scaled_server(fresh[0], redis[0], free_port(), home))
+                os.environ["PREFECT_API_URL"] = api_url
+            elif fresh:
+                os.environ["PREFECT_API_DATABASE_CONNECTION_URL"], drop = fresh
+                # atexit runs last-in first-out: registered before Prefect's own server registers its
+                # stop, the database is dropped only after that server is gone
+                atexit.register(drop)
+        sandbox = stack.enter_context(SandboxServer(SandboxConfig(team=sandbox_team(), **sandbox_config)))
         os.environ["ONBOARD_SANDBOX_URL"] = sandbox.root
         say(f"sandbox at {sandbox.root}; starting Prefect …")
+        from prefect.settings import PREFECT_API_URL, temporary_settings
+
+        url = os.environ.get("PREFECT_API_URL")
+        stack.enter_context(temporary_settings({PREFECT_API_URL: url} if url else {}))
         start_prefect()
         yield sandbox.root
 
