@@ -48,14 +48,11 @@ def main() -> int:
     clients = [first] + [twin(first, i) for i in range(1, 1 + 2 * args.repeat)]
     floors, walls, chains, totals = [], [], [], []
     with offline_stack("p1", lambda m: print(m, flush=True), rate_limits="off") as root:
-        from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
-
         def run(client, latency: float) -> tuple[float, list[dict]]:
             configure(root, latency=latency)
             return onboard_timed(root, client)
 
-        with people_answering(root, clients, poll=0.05), \
-                temporary_settings({PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}):
+        with people_answering(root, clients, poll=0.05):
             run(clients[0], 0.0)  # the account's first client creates its custom properties and pipeline
             for i in range(args.repeat):
                 floor, _ = run(clients[1 + 2 * i], 0.0)

@@ -75,8 +75,6 @@ def main() -> int:
               for v in VENDORS}
     say = lambda m: print(m, flush=True)  # noqa: E731
     with offline_stack("faults", say, rate_limits="off", seed=args.seed, faults=faults) as root:
-        from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
-
         from onboard.actors import ClientActor, Staff
         from onboard.demo import INTAKE_ANSWERS
         from onboard.settings import Settings
@@ -86,8 +84,7 @@ def main() -> int:
         actor = ClientActor(root, "clients@faults.example", INTAKE_ANSWERS, say=lambda m: None, poll=0.5).start()
         t0 = time.perf_counter()
         try:
-            with temporary_settings({PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}):
-                outcomes = onboard_all(clients, args.clients, say, raise_errors=False)
+            outcomes = onboard_all(clients, args.clients, say, raise_errors=False)
         finally:
             staff.stop()
             actor.stop()

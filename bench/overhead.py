@@ -107,13 +107,10 @@ def main() -> int:
     clients = [first] + [twin(first, i) for i in range(1, 1 + 2 * args.repeat)]
     runs, plains, pauses, same = [], [], [], True
     with offline_stack("p3", lambda m: print(m, flush=True), rate_limits="off") as root:
-        from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
-
         def timed(client) -> tuple[float, list[dict]]:
             return onboard_timed(root, client)
 
-        with people_answering(root, clients, poll=0.05), \
-                temporary_settings({PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}):
+        with people_answering(root, clients, poll=0.05):
             timed(clients[0])  # the account's first client creates its custom properties and pipeline
             for i in range(args.repeat):
                 spent: list[float] = []

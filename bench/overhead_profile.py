@@ -83,10 +83,7 @@ def main() -> int:
     first = sample_clients(1, seed=13)[0]
     clients = [first, twin(first, 1)]
     with offline_stack("p3profile", lambda m: print(m, flush=True), rate_limits="off") as root:
-        from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
-
-        with people_answering(root, clients, poll=0.05), \
-                temporary_settings({PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}):
+        with people_answering(root, clients, poll=0.05):
             onboard_timed(root, clients[0])  # warm: the account's properties, imports, connections
             timer.on = True
             seconds, log = onboard_timed(root, clients[1])

@@ -29,7 +29,6 @@ def main() -> int:
     quiet_prefect()
     from prefect import flow, tags, task
     from prefect.cache_policies import NO_CACHE
-    from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
 
     from onboard.simulate import offline_stack
     from tasks.base import sop_steps, step
@@ -79,8 +78,7 @@ def main() -> int:
             "subflow, validate_parameters=False": per_run(lambda i: unvalidated(str(i), date.today()), max(5, n // 4)),
         }
 
-    with offline_stack("floor", lambda m: print(m, flush=True), rate_limits="off"), \
-            temporary_settings({PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}):
+    with offline_stack("floor", lambda m: print(m, flush=True), rate_limits="off"):
         measure(3)  # warm: imports, the first runs' API paths
         results = measure(args.n)
     for name, ms in results.items():

@@ -90,8 +90,6 @@ def main() -> int:
     from onboard.simulate import offline_stack
 
     with offline_stack("sweep", lambda m: print(m, flush=True), rate_limits="off") as root:
-        from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
-
         from onboard.runtime import build_runtime
 
         rt = build_runtime()
@@ -99,18 +97,17 @@ def main() -> int:
         # check-ins fall on one weekday: the first day from today with a lone check-in due
         as_of = next(today + timedelta(days=d) for d in range(14) if lone_check_in(rt, today + timedelta(days=d)))
         figures = {}
-        with temporary_settings({PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}):
-            seeded, day = 0, as_of
-            for n in (args.baseline, args.clients):
-                t0 = time.perf_counter()
-                seed(root, rt, seeded, n - seeded, due_every, day)
-                seed_s = time.perf_counter() - t0
-                seeded = n
-                calls, per_vendor, seconds, out = sweep_calls(root, day)
-                ran = sum(len(r.get("ran", [])) for r in out["clients"])
-                figures[n] = (calls, ran, seconds, per_vendor, seed_s)
-                # a week later the baseline's due clients have their next check-in, and the new ones their first
-                day += timedelta(days=7)
+        seeded, day = 0, as_of
+        for n in (args.baseline, args.clients):
+            t0 = time.perf_counter()
+            seed(root, rt, seeded, n - seeded, due_every, day)
+            seed_s = time.perf_counter() - t0
+            seeded = n
+            calls, per_vendor, seconds, out = sweep_calls(root, day)
+            ran = sum(len(r.get("ran", [])) for r in out["clients"])
+            figures[n] = (calls, ran, seconds, per_vendor, seed_s)
+            # a week later the baseline's due clients have their next check-in, and the new ones their first
+            day += timedelta(days=7)
     base_calls, base_due, *_ = figures[args.baseline]
     calls, due, seconds, per_vendor, seed_s = figures[args.clients]
     base_per, per = base_calls / max(base_due, 1), calls / max(due, 1)

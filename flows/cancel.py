@@ -19,6 +19,7 @@ from onboard.profile import Role
 from onboard.runtime import Runtime, build_runtime
 from tasks import chat, crm, documents, meetings, projects
 
+from .pipeline import onboarding_pipeline
 from .steps import concurrently, sop_step
 
 # the meetings a new-client run books: (calendar role, key)
@@ -78,11 +79,8 @@ def archive_onboarding(rt: Runtime, domain: str, reason: str) -> list[str]:
 
 def close_deal(rt: Runtime, deal_id: str) -> None:
     """The deal to the onboarding pipeline's closed-lost stage."""
-    stages = rt.rules.pipeline.stages
-    pipeline = crm.prepare_pipeline(rt.clients.hubspot, rt.rules.pipeline.label,
-                                    [(s.label, s.probability, s.closed) for s in stages])
-    lost = next(s.label for s in stages if s.key == "lost")
-    crm.move_deal(rt.clients.hubspot, deal_id, pipeline.id, next(p.id for p in pipeline.stages if p.label == lost))
+    pipeline, stage_ids = onboarding_pipeline(rt)
+    crm.move_deal(rt.clients.hubspot, deal_id, pipeline.id, stage_ids["lost"])
 
 
 def archive_when_cancelled(flow, flow_run, state) -> None:

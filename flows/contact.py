@@ -16,6 +16,7 @@ from onboard.scheduling import next_free_slot
 from tasks import chat, crm, documents, email, forms, meetings
 
 from .cancel import cancel_future_meeting
+from .pipeline import onboarding_pipeline
 from .steps import concurrently, sop_step
 from .waits import ask_staff, remind, wait_for_client
 
@@ -40,12 +41,7 @@ def initial_contact(client: NewClient, rt: Runtime) -> tuple[Outcome | None, Lea
 def capture_lead(client: NewClient, rt: Runtime):
     """SOP-B 1.1 / A2.2: company, contact and deal in HubSpot, associated; the deal at the first stage."""
     hub = rt.clients.hubspot
-    stages_cfg = rt.rules.pipeline.stages
-    _, pipeline = concurrently(
-        lambda: crm.prepare_properties(hub),
-        lambda: crm.prepare_pipeline(hub, rt.rules.pipeline.label,
-                                     [(s.label, s.probability, s.closed) for s in stages_cfg]))
-    stage_ids = {s.key: next(p.id for p in pipeline.stages if p.label == s.label) for s in stages_cfg}
+    _, (pipeline, stage_ids) = concurrently(lambda: crm.prepare_properties(hub), lambda: onboarding_pipeline(rt))
     company, contact = concurrently(lambda: crm.upsert_company(hub, client), lambda: crm.upsert_contact(hub, client))
     deal, _ = concurrently(
         lambda: crm.upsert_deal(hub, client, pipeline.id, stage_ids["lead"], contact.id, company.id),

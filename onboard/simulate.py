@@ -297,7 +297,7 @@ def print_result(r: SimResult) -> None:
 @contextmanager
 def offline_stack(name: str, say=print, **sandbox_config: Any) -> Iterator[str]:
     """A sandbox (``sandbox_config``: rate limits, faults, ...) and Prefect with short waits; yields the
-    sandbox's root URL. Prefect is, by what is reachable: the scaled-out server (API and services in
+    sandbox's root URL; Prefect's flow heartbeats are off inside. Prefect is, by what is reachable: the scaled-out server (API and services in
     two processes, ``onboard.scaled_server``) on a fresh Postgres database and an empty Redis one;
     the ephemeral server on a fresh Postgres database; the ephemeral server on SQLite."""
     from integrations.sandbox.app import SandboxConfig
@@ -330,10 +330,12 @@ def offline_stack(name: str, say=print, **sandbox_config: Any) -> Iterator[str]:
         sandbox = stack.enter_context(SandboxServer(SandboxConfig(team=sandbox_team(), **sandbox_config)))
         os.environ["ONBOARD_SANDBOX_URL"] = sandbox.root
         say(f"sandbox at {sandbox.root}; starting Prefect …")
-        from prefect.settings import PREFECT_API_URL, temporary_settings
+        from prefect.settings import PREFECT_API_URL, PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
 
         url = os.environ.get("PREFECT_API_URL")
-        stack.enter_context(temporary_settings({PREFECT_API_URL: url} if url else {}))
+        # no heartbeats: a sync flow run waits ~1 s at its end for the heartbeat thread to join
+        stack.enter_context(temporary_settings({PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None,
+                                                **({PREFECT_API_URL: url} if url else {})}))
         start_prefect()
         yield sandbox.root
 

