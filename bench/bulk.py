@@ -38,7 +38,7 @@ def main() -> int:
     os.environ["ONBOARD_RATE_BUDGET_SCALE"] = str(args.time_scale)
     # an "hour" of the SOP's waits lasts a minute: no wait times out while a run queues for its budget
     os.environ.setdefault("ONBOARD_WAIT_HOUR_SECONDS", "60")
-    from onboard.simulate import offline_stack, onboard_all, sample_clients
+    from app.simulate import offline_stack, onboard_all, sample_clients
 
     say = lambda m: print(m, flush=True)  # noqa: E731
     clients = sample_clients(args.clients, args.seed)

@@ -14,22 +14,36 @@ from typing import Any
 import httpx
 
 
+def _client_in_its_own_process(root: str, poll: float, stop) -> None:
+    from app.people import INTAKE_ANSWERS, ClientActor
+
+    actor = ClientActor(root, "clients@bench.example", INTAKE_ANSWERS, say=lambda m: None, poll=poll).start()
+    stop.wait()
+    actor.stop()
+
+
 @contextmanager
 def people_answering(root: str, clients, poll: float = 0.3) -> Iterator[Any]:
     """Simulated staff (each paused run answered for the client its name names) and a client who
-    fills in every intake form, while the block runs; yields the staff actor."""
-    from onboard.actors import ClientActor, Staff
-    from onboard.demo import INTAKE_ANSWERS
-    from onboard.settings import Settings
-    from onboard.simulate import staff_answers
+    fills in every intake form, while the block runs; yields the staff actor. The client, who polls
+    the sandbox, does so from a process of its own, as a real client would: its CPU is not the run's."""
+    import multiprocessing
 
-    staff = Staff(staff_answers(Settings().rules, clients), say=lambda m: None, poll=poll).start()
-    actor = ClientActor(root, "clients@bench.example", INTAKE_ANSWERS, say=lambda m: None, poll=poll).start()
+    from app.people import Staff
+    from app.simulate import staff_answers
+    from services.settings import Settings
+
+    staff = Staff(staff_answers(Settings().rules, clients), say=lambda m: None).start()
+    spawn = multiprocessing.get_context("spawn")
+    stop = spawn.Event()
+    client = spawn.Process(target=_client_in_its_own_process, args=(root, poll, stop), daemon=True)
+    client.start()
     try:
         yield staff
     finally:
         staff.stop()
-        actor.stop()
+        stop.set()
+        client.join(timeout=15)
 
 
 def reset_calls(root: str) -> None:
@@ -47,7 +61,7 @@ def configure(root: str, **changes: Any) -> None:
 
 def onboard_timed(root: str, client) -> tuple[float, list[dict[str, Any]]]:
     """One new-client run: its seconds and the vendor calls it made (the sandbox's log, reset first)."""
-    from flows.onboarding import onboard_client
+    from flows.onboarding.new_client import onboard_client
 
     reset_calls(root)
     t0 = time.perf_counter()

@@ -64,8 +64,9 @@ def main() -> int:
     ap.add_argument("--seed", type=int, default=1)
     args = ap.parse_args()
 
-    from integrations.sandbox.faults import FaultConfig
-    from onboard.simulate import offline_stack, onboard_all, sample_clients, staff_answers
+    from vendor_sandbox.core.faults import FaultConfig
+
+    from app.simulate import offline_stack, onboard_all, sample_clients, staff_answers
 
     # approvals are answered within a second or two, but 50 runs on two cores need slack: an "hour"
     # of the SOP's waits lasts 10 s here, so no wait times out under the load itself
@@ -75,12 +76,11 @@ def main() -> int:
               for v in VENDORS}
     say = lambda m: print(m, flush=True)  # noqa: E731
     with offline_stack("faults", say, rate_limits="off", seed=args.seed, faults=faults) as root:
-        from onboard.actors import ClientActor, Staff
-        from onboard.demo import INTAKE_ANSWERS
-        from onboard.settings import Settings
+        from app.people import INTAKE_ANSWERS, ClientActor, Staff
+        from services.settings import Settings
 
         clients = sample_clients(args.clients, args.seed)
-        staff = Staff(staff_answers(Settings().rules, clients), say=lambda m: None, poll=0.3).start()
+        staff = Staff(staff_answers(Settings().rules, clients), say=lambda m: None).start()
         actor = ClientActor(root, "clients@faults.example", INTAKE_ANSWERS, say=lambda m: None, poll=0.5).start()
         t0 = time.perf_counter()
         try:

@@ -37,10 +37,11 @@ def without_prefect(answer) -> Iterator[None]:
     from prefect.flows import Flow
     from prefect.tasks import Task
 
-    import flows.contact
-    import flows.engagement
-    import flows.onboarding
-    import flows.waits
+    import flows.engagement.plan
+    import flows.journal
+    import flows.onboarding.initial_contact
+    import flows.onboarding.new_client
+    import flows.people.waits
 
     def call_fn(self, *args, **kwargs):
         return self.fn(*args, **kwargs)
@@ -53,10 +54,11 @@ def without_prefect(answer) -> Iterator[None]:
     with ExitStack() as stack:
         stack.enter_context(patch.object(Flow, "__call__", call_fn))
         stack.enter_context(patch.object(Task, "__call__", call_fn))
-        for module in (flows.contact, flows.engagement, flows.onboarding, flows.waits):
+        for module in (flows.onboarding.initial_contact, flows.engagement.plan, flows.onboarding.new_client,
+                       flows.people.waits):
             stack.enter_context(patch.object(module, "get_run_logger", lambda: plain_logger))
-        stack.enter_context(patch.object(flows.onboarding, "create_markdown_artifact", lambda *a, **k: None))
-        stack.enter_context(patch.object(flows.waits, "pause_flow_run", answered))
+        stack.enter_context(patch.object(flows.journal, "create_markdown_artifact", lambda *a, **k: None))
+        stack.enter_context(patch.object(flows.people.waits, "pause_flow_run", answered))
         yield
 
 
@@ -66,9 +68,9 @@ POLL = ("google", "GET", "/v1/forms/{form_id}/responses")  # the wait for the cl
 @contextmanager
 def timing_pauses(spent: list[float]) -> Iterator[None]:
     """Every staff approval's pause-to-resume time (the API round trips of a pause), appended to ``spent``."""
-    import flows.waits
+    import flows.people.waits
 
-    pause = flows.waits.pause_flow_run
+    pause = flows.people.waits.pause_flow_run
 
     def timed(*args, **kwargs):
         t0 = time.perf_counter()
@@ -77,7 +79,7 @@ def timing_pauses(spent: list[float]) -> Iterator[None]:
         finally:
             spent.append(time.perf_counter() - t0)
 
-    with patch.object(flows.waits, "pause_flow_run", timed):
+    with patch.object(flows.people.waits, "pause_flow_run", timed):
         yield
 
 
@@ -97,16 +99,17 @@ def main() -> int:
     import os
 
     quiet_prefect()
-    os.environ["ONBOARD_POLL_SECONDS"] = "0.05"  # a paused run notices its answer within 50 ms
-    from onboard.demo import staff_policy
-    from onboard.settings import Settings
-    from onboard.simulate import offline_stack, sample_clients
+    os.environ["ONBOARD_POLL_SECONDS"] = "0.02"  # a paused run notices its answer within 20 ms
+    from app.people import staff_policy
+    from app.simulate import offline_stack, sample_clients
+    from services.settings import Settings
 
     rules = Settings().rules
     first = sample_clients(1, seed=13)[0]  # every client of the run has the same needs: the same calls
     clients = [first] + [twin(first, i) for i in range(1, 1 + 2 * args.repeat)]
     runs, plains, pauses, same = [], [], [], True
-    with offline_stack("p3", lambda m: print(m, flush=True), rate_limits="off") as root:
+    with offline_stack("p3", lambda m: print(m, flush=True), own_process=True,
+                       rate_limits="off") as root:
         def timed(client) -> tuple[float, list[dict]]:
             return onboard_timed(root, client)
 

@@ -76,13 +76,14 @@ def task_runs_per_flow_run(names: set[str]) -> Counter:
 
 def main() -> int:
     quiet_prefect()
-    os.environ["ONBOARD_POLL_SECONDS"] = "0.05"  # as bench/overhead.py
+    os.environ["ONBOARD_POLL_SECONDS"] = "0.02"  # as bench/overhead.py
     timer = ApiTimer()
-    from onboard.simulate import offline_stack, sample_clients
+    from app.simulate import offline_stack, sample_clients
 
     first = sample_clients(1, seed=13)[0]
     clients = [first, twin(first, 1)]
-    with offline_stack("p3profile", lambda m: print(m, flush=True), rate_limits="off") as root:
+    with offline_stack("p3profile", lambda m: print(m, flush=True), own_process=True,
+                       rate_limits="off") as root:
         with people_answering(root, clients, poll=0.05):
             onboard_timed(root, clients[0])  # warm: the account's properties, imports, connections
             timer.on = True

@@ -30,10 +30,10 @@ def main() -> int:
     from prefect import flow, tags, task
     from prefect.cache_policies import NO_CACHE
 
-    from onboard.simulate import offline_stack
-    from tasks.base import sop_steps, step
+    from app.simulate import offline_stack
+    from tasks.base import in_sop_step, side_effect
 
-    @step()
+    @side_effect()
     def named(i: int) -> int:
         return i
 
@@ -66,7 +66,7 @@ def main() -> int:
                 return named(i)
 
         def in_step(i: int) -> int:
-            with sop_steps(f"A{i % 10}"):
+            with in_sop_step(f"A{i % 10}"):
                 return named(i)
 
         return {

@@ -3,7 +3,7 @@ by several worker processes, against the in-process sliding window ``integration
 
     uv run python bench/prefect_limits.py [--duration 25] [--threads 4]
 
-Starts ``prefect server start`` on a fresh Postgres database (``onboard.prefect_db``). For 2 and 10
+Starts ``prefect server start`` on a fresh Postgres database (``prefect_plumbing.databases``). For 2 and 10
 calls/s it creates a limit as Prefect documents for rate limiting (limit = burst, here one second's
 worth; slot_decay_per_second = rate) and runs 1, 2 and 4 worker processes, each with --threads threads
 calling ``prefect.concurrency.sync.rate_limit(name)`` back to back for --duration seconds; then
@@ -181,8 +181,9 @@ def main() -> int:
     ap.add_argument("--threads", type=int, default=4, help="calling threads per process")
     args = ap.parse_args()
 
-    from integrations.sandbox.server import free_port
-    from onboard.prefect_db import fresh_postgres_database
+    from vendor_sandbox.core.server import free_port
+
+    from prefect_plumbing.databases import fresh_postgres_database
 
     fresh = fresh_postgres_database(prefix="bench_limits")
     if fresh is None:

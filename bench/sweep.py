@@ -20,32 +20,32 @@ from datetime import timedelta
 import httpx
 
 
-def lone_check_in(rt, day):
+def lone_check_in(svc, day):
     """(service start, timeline, [the action]) of a 12-week project whose only action due on ``day`` is
     a check-in, or None."""
-    from onboard.timeline import ActionKind, plan_timeline
+    from sop.timeline import ActionKind, plan_timeline
 
     for back in range(14, 35):
         start = day - timedelta(days=back)
-        timeline = plan_timeline(start - timedelta(days=3), start, 12, rt.settings.engagement, rt.profile.tz)
+        timeline = plan_timeline(start - timedelta(days=3), start, 12, svc.engagement_rules, svc.profile.tz)
         today = [a for a in timeline if a.due == day]
         if len(today) == 1 and today[0].kind == ActionKind.CHECK_IN:
             return start, timeline, today
     return None
 
 
-def seed(root: str, rt, start_index: int, n: int, due_every: int, as_of) -> int:
+def seed(root: str, svc, start_index: int, n: int, due_every: int, as_of) -> int:
     """``n`` companies numbered from ``start_index``; every ``due_every``-th has a check-in due ``as_of``."""
-    from flows.engagement import NEW_PROPERTIES
-    from onboard.profile import Role
-    from tasks.crm import COMPANY_PROPERTIES
+    from flows.engagement.plan import ENGAGEMENT_PROPERTIES
+    from sop.profile import Role
+    from tasks.hubspot import COMPANY_PROPERTIES
 
-    hub = rt.clients.hubspot
+    hub = svc.clients.hubspot
     hub.ensure_properties("companies", COMPANY_PROPERTIES)
-    hub.ensure_properties("companies", {k: COMPANY_PROPERTIES[k] for k in NEW_PROPERTIES})
-    manager = rt.profile.people(Role.ACCOUNT_MANAGER)[0].email
-    specialist = rt.profile.people(Role.ONBOARDING_SPECIALIST)[0].email
-    start, timeline, today = lone_check_in(rt, as_of)
+    hub.ensure_properties("companies", {k: COMPANY_PROPERTIES[k] for k in ENGAGEMENT_PROPERTIES})
+    manager = svc.profile.people(Role.ACCOUNT_MANAGER)[0].email
+    specialist = svc.profile.people(Role.ONBOARDING_SPECIALIST)[0].email
+    start, timeline, today = lone_check_in(svc, as_of)
     done = ";".join(sorted(a.key for a in timeline if a.due < as_of))
     due_basis = {
         "kickoff_date": (start - timedelta(days=3)).isoformat(), "service_start_date": start.isoformat(),
@@ -69,7 +69,7 @@ def seed(root: str, rt, start_index: int, n: int, due_every: int, as_of) -> int:
 
 
 def sweep_calls(root: str, as_of) -> tuple[int, dict, float, dict]:
-    from flows.engagement import engagement_sweep
+    from flows.engagement.sweep import engagement_sweep
 
     httpx.post(f"{root}/_sandbox/stats/reset").raise_for_status()
     t0 = time.perf_counter()
@@ -87,20 +87,20 @@ def main() -> int:
     args = ap.parse_args()
     due_every = round(100 / args.due_percent)
 
-    from onboard.simulate import offline_stack
+    from app.simulate import offline_stack
 
     with offline_stack("sweep", lambda m: print(m, flush=True), rate_limits="off") as root:
-        from onboard.runtime import build_runtime
+        from services import build_services
 
-        rt = build_runtime()
-        today = rt.now().astimezone(rt.profile.tz).date()
+        svc = build_services()
+        today = svc.now().astimezone(svc.profile.tz).date()
         # check-ins fall on one weekday: the first day from today with a lone check-in due
-        as_of = next(today + timedelta(days=d) for d in range(14) if lone_check_in(rt, today + timedelta(days=d)))
+        as_of = next(today + timedelta(days=d) for d in range(14) if lone_check_in(svc, today + timedelta(days=d)))
         figures = {}
         seeded, day = 0, as_of
         for n in (args.baseline, args.clients):
             t0 = time.perf_counter()
-            seed(root, rt, seeded, n - seeded, due_every, day)
+            seed(root, svc, seeded, n - seeded, due_every, day)
             seed_s = time.perf_counter() - t0
             seeded = n
             calls, per_vendor, seconds, out = sweep_calls(root, day)

@@ -3,7 +3,7 @@
     export ONBOARD_HUBSPOT_TOKEN=... ONBOARD_ASANA_TOKEN=... (see README, "Settings and secrets")
     PREFECT_API_URL=http://prefect.internal:4200/api uv run python deployments/blocks.py [--dry-run]
 
-For each credential in onboard/settings.py CREDENTIALS: the block named there gets the value of the
+For each credential in services/credentials.py CREDENTIALS: the block named there gets the value of the
 environment variable ONBOARD_<FIELD>. A variable that is unset or empty is skipped, and an existing
 block is left as it is. Values are never printed: only block names and what happened to them.
 Exit status: 0 when every block exists afterwards, 1 when some are still missing.
@@ -18,7 +18,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a script from anywhere
 
-from onboard.settings import CREDENTIALS
+from services.credentials import CREDENTIALS
 
 
 def env_name(field: str) -> str:
@@ -26,7 +26,7 @@ def env_name(field: str) -> str:
 
 
 def existing_block(name: str) -> bool:
-    from onboard.settings import load_secret_block
+    from services.credentials import load_secret_block
 
     return load_secret_block(name) is not None
 

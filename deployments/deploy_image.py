@@ -9,7 +9,7 @@
 prefect.yaml's pull step points a process worker at a checkout on its machine; in a container the
 code is baked into the image at /opt/onboard instead, so these deployments have no pull step and
 carry the image. Names, entrypoints, schedules, descriptions, tags and parameters are prefect.yaml's
-(read by onboard.serve.deployment_specs), so both kinds of pool run the same deployments.
+(read by app.serve.deployment_specs), so both kinds of pool run the same deployments.
 """
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ def main(argv: list[str] | None = None) -> int:
     os.chdir(REPO)  # entrypoints relative to the checkout = relative to the image's /opt/onboard
     from prefect.schedules import Cron
 
-    from onboard.serve import deployment_specs, load_entrypoint
+    from app.serve import deployment_specs, load_entrypoint
 
     job_variables = {"image": args.image, **json.loads(args.job_variables)}
     failed = []

@@ -1,5 +1,3 @@
-"""The SOP's flows. Importing them makes Prefect's API clients share one TLS context (``onboard.prefect_tls``)."""
-
-from onboard.prefect_tls import share_tls_context
-
-share_tls_context()
+"""The SOP as Prefect flows: ``onboarding/`` (phases 1-3, the new-client run), ``engagement/`` (the
+follow-ups after kick-off, the daily sweep, the KPI report) and ``people/`` (waiting on staff and
+clients, and the approval forms they answer)."""

@@ -3,13 +3,12 @@
 
 from __future__ import annotations
 
-import contextvars
 import functools
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any, ParamSpec, TypeVar
 
-from tasks.base import sop_steps
+from tasks import base
+from tasks.base import in_sop_step
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -21,7 +20,7 @@ def sop_step(*steps: str) -> Callable[[Callable[P, R]], Callable[P, R]]:
     def decorate(fn: Callable[P, R]) -> Callable[P, R]:
         @functools.wraps(fn)
         def run(*args: P.args, **kwargs: P.kwargs) -> R:
-            with sop_steps(*steps):
+            with in_sop_step(*steps):
                 return fn(*args, **kwargs)
 
         run.sop_steps = steps  # type: ignore[attr-defined]
@@ -34,13 +33,7 @@ def concurrently(*steps: Callable[[], Any]) -> list[Any]:
     """Run independent steps at the same time (their vendor calls overlap); their results in order.
 
     Each runs in its own thread in a copy of this context, so its task runs belong to the calling
-    flow run and are named with its SOP step. Every step finishes before the first error, if any, is raised:
-    nothing is left running behind a failed step."""
-    if len(steps) <= 1:
-        return [step() for step in steps]
-    with ThreadPoolExecutor(max_workers=len(steps), thread_name_prefix="step") as pool:
-        futures = [pool.submit(contextvars.copy_context().run, step) for step in steps]
-    errors = [f.exception() for f in futures if f.exception() is not None]
-    if errors:
-        raise errors[0]
-    return [f.result() for f in futures]
+    flow run and are named with its SOP step; with parallel steps switched off
+    (``ONBOARD_PARALLEL_STEPS=false``) one after another. Every step finishes before the first
+    error, if any, is raised: nothing is left running behind a failed step."""
+    return base.in_parallel(steps)

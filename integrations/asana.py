@@ -1,8 +1,19 @@
-"""Asana for onboarding: the client's project, its sections and tasks, on the official SDK (asana 5.x).
+"""Asana for onboarding: the client's project, its sections and tasks, on the official SDK (asana 5.4).
 
-Only the operations the SOP needs. Every call goes through ``integrations.retry.call``: 429s wait the
-``Retry-After`` Asana sends, 5xx are retried only for idempotent calls (reads, PUTs, find-or-create).
-The SDK's own urllib3 retry is switched off (see ``connect``) so there is one retry policy, not two.
+``connect(token, base_url=None, ...)`` builds the SDK client, pointed at the sandbox when ``base_url``
+is given and at app.asana.com otherwise, and returns an ``AsanaProjects``: only the operations the
+SOP needs, answering frozen dataclasses (``User``, ``Project``, ``Section``, ``Task``, ``Comment``,
+each built by its ``from_api``). What a worker looked up about the account (workspace, teams,
+people) is shared by its runs (``Account``).
+
+Budgets: every call first takes a slot of the worker's budget (``budget.asana``: 150 requests / min).
+
+Errors: ``translate`` maps the SDK's ``ApiException`` (by status, with Asana's ``errors[].message``)
+and urllib3's transport errors to ``integrations.errors``.
+
+Retries: ``integrations.retry`` alone (the SDK's urllib3 retry is off, see ``connect``): 429s wait
+the ``Retry-After`` Asana sends; 5xx are retried only for idempotent calls (reads, PUTs). A
+find-or-create is retried as a whole, its calls once each.
 """
 
 from __future__ import annotations
@@ -20,7 +31,7 @@ import urllib3
 from asana.rest import ApiException
 from urllib3.util.retry import Retry
 
-from . import budget, retry
+from . import budget, calls, retry
 from .errors import Conflict, IntegrationError, InvalidInput, NotFound, RateLimited, Transient
 
 VENDOR = "asana"
@@ -36,13 +47,18 @@ TASK_UPDATABLE = frozenset({"due_on", "completed", "name", "notes", "assignee"})
 T = TypeVar("T")
 
 
-# -- what callers get back ----------------------------------------------------------------------
+# --- results: frozen dataclasses, each built from the SDK's answer (a dict) by its from_api
+
 
 @dataclass(frozen=True)
 class User:
     gid: str
     name: str
     email: str | None
+
+    @classmethod
+    def from_api(cls, raw: dict[str, Any]) -> User:
+        return cls(gid=raw["gid"], name=raw.get("name", ""), email=raw.get("email"))
 
 
 @dataclass(frozen=True)
@@ -56,12 +72,24 @@ class Project:
     archived: bool
     permalink_url: str | None
 
+    @classmethod
+    def from_api(cls, raw: dict[str, Any]) -> Project:
+        return cls(gid=raw["gid"], name=raw.get("name", ""), team_gid=(raw.get("team") or {}).get("gid"),
+                   notes=raw.get("notes") or "", start_on=raw.get("start_on"), due_on=raw.get("due_on"),
+                   archived=bool(raw.get("archived", False)), permalink_url=raw.get("permalink_url"))
+
 
 @dataclass(frozen=True)
 class Section:
     gid: str
     name: str
     project_gid: str | None
+
+    @classmethod
+    def from_api(cls, raw: dict[str, Any], *, project_gid: str | None = None) -> Section:
+        """``project_gid`` for a section listed under its project (the listing does not repeat it)."""
+        return cls(gid=raw["gid"], name=raw.get("name", ""),
+                   project_gid=(raw.get("project") or {}).get("gid") or project_gid)
 
 
 @dataclass(frozen=True)
@@ -76,6 +104,14 @@ class Task:
     external_gid: str | None
     permalink_url: str | None
 
+    @classmethod
+    def from_api(cls, raw: dict[str, Any]) -> Task:
+        sections = tuple(m["section"]["gid"] for m in raw.get("memberships") or [] if m.get("section"))
+        return cls(gid=raw["gid"], name=raw.get("name", ""), completed=bool(raw.get("completed", False)),
+                   due_on=raw.get("due_on"), assignee_gid=(raw.get("assignee") or {}).get("gid"),
+                   notes=raw.get("notes") or "", section_gids=sections,
+                   external_gid=(raw.get("external") or {}).get("gid"), permalink_url=raw.get("permalink_url"))
+
 
 @dataclass(frozen=True)
 class Comment:
@@ -84,81 +120,13 @@ class Comment:
     author_gid: str | None
     created_at: str | None
 
-
-def _user(d: dict[str, Any]) -> User:
-    return User(gid=d["gid"], name=d.get("name", ""), email=d.get("email"))
-
-
-def _project(d: dict[str, Any]) -> Project:
-    return Project(gid=d["gid"], name=d.get("name", ""), team_gid=(d.get("team") or {}).get("gid"),
-                   notes=d.get("notes") or "", start_on=d.get("start_on"), due_on=d.get("due_on"),
-                   archived=bool(d.get("archived", False)), permalink_url=d.get("permalink_url"))
+    @classmethod
+    def from_api(cls, raw: dict[str, Any]) -> Comment:
+        return cls(gid=raw["gid"], text=raw.get("text", ""), author_gid=(raw.get("created_by") or {}).get("gid"),
+                   created_at=raw.get("created_at"))
 
 
-def _section(d: dict[str, Any]) -> Section:
-    return Section(gid=d["gid"], name=d.get("name", ""), project_gid=(d.get("project") or {}).get("gid"))
-
-
-def _task(d: dict[str, Any]) -> Task:
-    sections = tuple(m["section"]["gid"] for m in d.get("memberships") or [] if m.get("section"))
-    return Task(gid=d["gid"], name=d.get("name", ""), completed=bool(d.get("completed", False)),
-                due_on=d.get("due_on"), assignee_gid=(d.get("assignee") or {}).get("gid"),
-                notes=d.get("notes") or "", section_gids=sections,
-                external_gid=(d.get("external") or {}).get("gid"), permalink_url=d.get("permalink_url"))
-
-
-def _comment(d: dict[str, Any]) -> Comment:
-    return Comment(gid=d["gid"], text=d.get("text", ""), author_gid=(d.get("created_by") or {}).get("gid"),
-                   created_at=d.get("created_at"))
-
-
-# -- errors -------------------------------------------------------------------------------------
-
-def _translate(fn: Callable[[], T]) -> T:
-    """Run one SDK call; turn its exceptions into ``integrations.errors``."""
-    try:
-        return fn()
-    except ApiException as exc:
-        raise _error(exc) from exc
-    except urllib3.exceptions.HTTPError as exc:  # timeouts, refused or dropped connections
-        raise Transient(VENDOR, f"connection failed: {type(exc).__name__}") from exc
-
-
-def _error(exc: ApiException) -> IntegrationError:
-    status = exc.status or 0
-    message = _message(exc.body) or exc.reason or f"HTTP {status}"
-    if status == 404:
-        return NotFound(VENDOR, message, status=404)
-    if status == 429:
-        after = (exc.headers or {}).get("Retry-After")
-        return RateLimited(VENDOR, message, retry_after=float(after) if after else None)
-    if status == 409:
-        return Conflict(VENDOR, message)
-    if status == 0 or status >= 500:
-        return Transient(VENDOR, message, status=status or None)
-    if status in (401, 403):  # a bad or under-scoped token: neither the input nor worth retrying
-        return IntegrationError(VENDOR, message, status=status)
-    return InvalidInput(VENDOR, message, status=status)
-
-
-def _message(body: Any) -> str | None:
-    """``errors[0].message`` of Asana's ``{"errors": [...]}`` body."""
-    try:
-        errors = json.loads(body)["errors"]
-        return "; ".join(e["message"] for e in errors if e.get("message")) or None
-    except (TypeError, ValueError, KeyError):
-        return None
-
-
-def _iso(value: Any) -> Any:
-    return value.isoformat() if isinstance(value, date) else value
-
-
-def _jsonable(fields: dict[str, Any]) -> dict[str, Any]:
-    return {k: _iso(v) for k, v in fields.items()}
-
-
-# -- the client ---------------------------------------------------------------------------------
+# --- connect
 
 ACCOUNT_TTL = 600.0  # seconds a worker trusts what it looked up about the account (people, teams)
 
@@ -199,16 +167,46 @@ def connect(token: str, base_url: str | None = None, workspace_gid: str | None =
     # MaxRetryError. Off: no retries and no status raising, so every 429/5xx reaches retry.call once.
     cfg.retry_strategy = Retry(total=0, redirect=0, status_forcelist=(), raise_on_status=False)
     client = asana.ApiClient(cfg)
-    # every HTTP request (one operation may page or poll) first takes a slot of the worker's budget
-    request = client.rest_client.request
-
-    def budgeted(*args: Any, **kwargs: Any) -> Any:
-        with budget.slot("asana", budget.ASANA):
-            return request(*args, **kwargs)
-
-    client.rest_client.request = budgeted
     return AsanaProjects(client, workspace_gid=workspace_gid, page_size=page_size, poll_interval=poll_interval,
                          sleep=sleep, account=_account(cfg.host, token))
+
+
+# --- errors
+
+
+def translate(exc: Exception) -> Exception:
+    """``exc`` as the ``integrations.errors`` exception it means (by status, with Asana's message;
+    urllib3's transport errors are Transient); any other exception is returned unchanged."""
+    if isinstance(exc, urllib3.exceptions.HTTPError):  # timeouts, refused or dropped connections
+        return Transient(VENDOR, f"connection failed: {type(exc).__name__}")
+    if not isinstance(exc, ApiException):
+        return exc
+    status = exc.status or 0
+    message = _message(exc.body) or exc.reason or f"HTTP {status}"
+    if status == 404:
+        return NotFound(VENDOR, message, status=404)
+    if status == 429:
+        after = (exc.headers or {}).get("Retry-After")
+        return RateLimited(VENDOR, message, retry_after=float(after) if after else None)
+    if status == 409:
+        return Conflict(VENDOR, message)
+    if status == 0 or status >= 500:
+        return Transient(VENDOR, message, status=status or None)
+    if status in (401, 403):  # a bad or under-scoped token: neither the input nor worth retrying
+        return IntegrationError(VENDOR, message, status=status)
+    return InvalidInput(VENDOR, message, status=status)
+
+
+def _message(body: Any) -> str | None:
+    """``errors[0].message`` of Asana's ``{"errors": [...]}`` body."""
+    try:
+        errors = json.loads(body)["errors"]
+        return "; ".join(e["message"] for e in errors if e.get("message")) or None
+    except (TypeError, ValueError, KeyError):
+        return None
+
+
+# --- the client
 
 
 class AsanaProjects:
@@ -237,9 +235,17 @@ class AsanaProjects:
 
     # -- plumbing ------------------------------------------------------------------------------
 
-    def _do(self, fn: Callable[[], T], *, idempotent: bool) -> T:
-        """One operation with the shared retry policy (``fn`` may make several SDK calls)."""
-        return retry.call(lambda: _translate(fn), idempotent=idempotent, sleep=self._sleep)
+    def _call(self, fn: Callable[[], T], *, idempotent: bool, attempts: int | None = None) -> T:
+        """One SDK call (one HTTP request): a slot of the worker's budget, the call, its errors through
+        ``translate``, retried per ``retry`` (``attempts=1`` inside an operation retried as a whole)."""
+        return calls.call(fn, idempotent=idempotent, slot=budget.asana, translate=translate, attempts=attempts,
+                          sleep=self._sleep)
+
+    def _whole(self, operation: Callable[[], T]) -> T:
+        """An operation of several calls (each made with ``attempts=1``) retried as a whole. Each one here
+        looks before it creates (or only looks), so it is idempotent: a retry finds what a failed-looking
+        create made."""
+        return retry.call(operation, idempotent=True, sleep=self._sleep)
 
     def _each(self, fetch: Callable[[dict[str, Any]], dict[str, Any]], opts: dict[str, Any], *,
               retry_pages: bool) -> Iterator[dict[str, Any]]:
@@ -249,8 +255,7 @@ class AsanaProjects:
         opts = {**opts, "limit": self.page_size}
         while True:
             page_opts = dict(opts)  # the SDK adds to the dict it is given
-            page = (self._do(lambda: fetch(page_opts), idempotent=True) if retry_pages
-                    else _translate(lambda: fetch(page_opts)))
+            page = self._call(lambda: fetch(page_opts), idempotent=True, attempts=None if retry_pages else 1)
             yield from page.get("data") or []
             next_page = page.get("next_page")
             if not next_page:
@@ -272,7 +277,8 @@ class AsanaProjects:
 
     def me(self) -> User:
         """The user the token belongs to."""
-        return _user(self._do(lambda: self._users.get_user("me", {}, _request_timeout=TIMEOUT), idempotent=True))
+        return User.from_api(self._call(lambda: self._users.get_user("me", {}, _request_timeout=TIMEOUT),
+                                        idempotent=True))
 
     def user_by_email(self, email: str) -> str | None:
         """The gid of the user with ``email``, or None when Asana does not know it (asked once per account
@@ -280,7 +286,7 @@ class AsanaProjects:
         key, known = email.lower(), self._account.user_gids
         if key not in known:
             try:
-                found = self._do(lambda: self._users.get_user(email, {}, _request_timeout=TIMEOUT), idempotent=True)
+                found = self._call(lambda: self._users.get_user(email, {}, _request_timeout=TIMEOUT), idempotent=True)
                 known[key] = found["gid"]
             except NotFound:
                 known[key] = None
@@ -308,11 +314,11 @@ class AsanaProjects:
             opts["workspace"] = self.workspace_gid
         pages = self._each(lambda o: self._projects.get_projects(o, full_payload=True, _request_timeout=TIMEOUT),
                            opts, retry_pages=False)
-        return next((_project(p) for p in pages if p.get("name") == name), None)
+        return next((Project.from_api(p) for p in pages if p.get("name") == name), None)
 
     def find_project(self, name: str, team_gid: str | None = None) -> Project | None:
         """The unarchived project called ``name`` (in ``team_gid`` when given), or None."""
-        return self._do(lambda: self._find_project(name, team_gid), idempotent=True)
+        return self._whole(lambda: self._find_project(name, team_gid))
 
     def find_or_create_project(self, name: str, team_gid: str, notes: str = "",
                                start_on: str | date | None = None, due_on: str | date | None = None) -> Project:
@@ -325,9 +331,10 @@ class AsanaProjects:
             data = _jsonable({"name": name, "team": team_gid, "notes": notes,
                               "start_on": start_on, "due_on": due_on})
             body = {"data": {k: v for k, v in data.items() if v is not None}}
-            return _project(self._projects.create_project(body, {}, _request_timeout=TIMEOUT))
+            return Project.from_api(self._call(lambda: self._projects.create_project(
+                body, {}, _request_timeout=TIMEOUT), idempotent=False, attempts=1))
 
-        return self._do(run, idempotent=True)  # a retry finds what a failed-looking create made
+        return self._whole(run)
 
     def _template_gid(self, name_or_gid: str, team_gid: str) -> str:
         if name_or_gid.isdigit():
@@ -355,13 +362,15 @@ class AsanaProjects:
             body = {"data": {"name": name, "team": team_gid, "is_strict": False,
                              # date variable "1" is the project start date [spec DateVariableRequest]
                              "requested_dates": [{"gid": "1", "value": _iso(start_date)}]}}
-            return self._templates.instantiate_project(template, {"body": body}, _request_timeout=TIMEOUT)
+            return self._call(lambda: self._templates.instantiate_project(template, {"body": body},
+                                                                          _request_timeout=TIMEOUT),
+                              idempotent=False, attempts=1)
 
-        existing_or_job = self._do(run, idempotent=True)  # a retry finds what a failed-looking call made
+        existing_or_job = self._whole(run)
         if isinstance(existing_or_job, Project):
             return existing_or_job
         project_gid = self._wait_for_job(existing_or_job)
-        return _project(self._do(lambda: self._projects.get_project(
+        return Project.from_api(self._call(lambda: self._projects.get_project(
             project_gid, {"opt_fields": PROJECT_FIELDS}, _request_timeout=TIMEOUT), idempotent=True))
 
     def _wait_for_job(self, job: dict[str, Any]) -> str:
@@ -371,7 +380,7 @@ class AsanaProjects:
             if time.monotonic() > deadline:
                 raise Transient(VENDOR, f"job {job['gid']} still {job.get('status')} after {JOB_TIMEOUT:.0f}s")
             self._sleep(self.poll_interval)
-            job = self._do(lambda: self._jobs.get_job(job["gid"], {}, _request_timeout=TIMEOUT), idempotent=True)
+            job = self._call(lambda: self._jobs.get_job(job["gid"], {}, _request_timeout=TIMEOUT), idempotent=True)
         if job["status"] == "failed" or not job.get("new_project"):
             raise IntegrationError(VENDOR, f"job {job['gid']} failed")
         return job["new_project"]["gid"]
@@ -382,7 +391,7 @@ class AsanaProjects:
         if unknown:
             raise InvalidInput(VENDOR, f"cannot update project fields {sorted(unknown)}")
         body = {"data": _jsonable(fields)}
-        return _project(self._do(lambda: self._projects.update_project(
+        return Project.from_api(self._call(lambda: self._projects.update_project(
             body, gid, {"opt_fields": PROJECT_FIELDS}, _request_timeout=TIMEOUT), idempotent=True))
 
     # -- sections ------------------------------------------------------------------------------
@@ -391,12 +400,12 @@ class AsanaProjects:
         """The project's sections in order (all pages)."""
         pages = self._each(lambda o: self._sections.get_sections_for_project(
             project_gid, o, full_payload=True, _request_timeout=TIMEOUT), {}, retry_pages=True)
-        return [Section(gid=s["gid"], name=s["name"], project_gid=project_gid) for s in pages]
+        return [Section.from_api(s, project_gid=project_gid) for s in pages]
 
     def create_section(self, project_gid: str, name: str) -> Section:
         """A new section at the end of the project (a plain create: not retried on 5xx)."""
         body = {"data": {"name": name}}
-        return _section(self._do(lambda: self._sections.create_section_for_project(
+        return Section.from_api(self._call(lambda: self._sections.create_section_for_project(
             project_gid, {"body": body}, _request_timeout=TIMEOUT), idempotent=False))
 
     def find_or_create_section(self, project_gid: str, name: str) -> Section:
@@ -407,17 +416,17 @@ class AsanaProjects:
                 project_gid, o, full_payload=True, _request_timeout=TIMEOUT), {}, retry_pages=False)
             found = next((s for s in sections if s.get("name") == name), None)
             if found is not None:
-                return Section(gid=found["gid"], name=found["name"], project_gid=project_gid)
+                return Section.from_api(found, project_gid=project_gid)
             body = {"data": {"name": name}}
-            return _section(self._sections.create_section_for_project(
-                project_gid, {"body": body}, _request_timeout=TIMEOUT))
+            return Section.from_api(self._call(lambda: self._sections.create_section_for_project(
+                project_gid, {"body": body}, _request_timeout=TIMEOUT), idempotent=False, attempts=1))
 
-        return self._do(run, idempotent=True)
+        return self._whole(run)
 
     def add_task_to_section(self, section_gid: str, task_gid: str) -> None:
         """Moves the task into the section (out of the project's other sections), at its top."""
         body = {"data": {"task": task_gid}}
-        self._do(lambda: self._sections.add_task_for_section(
+        self._call(lambda: self._sections.add_task_for_section(
             section_gid, {"body": body}, _request_timeout=TIMEOUT), idempotent=True)  # a move: same result twice
 
     # -- tasks ---------------------------------------------------------------------------------
@@ -426,7 +435,7 @@ class AsanaProjects:
         pages = self._each(lambda o: self._tasks.get_tasks_for_project(
             project_gid, o, full_payload=True, _request_timeout=TIMEOUT),
             {"opt_fields": TASK_FIELDS}, retry_pages=retry_pages)
-        return (_task(t) for t in pages)
+        return (Task.from_api(t) for t in pages)
 
     def list_tasks(self, project_gid: str) -> Iterator[Task]:
         """Every task of the project, over all pages (each page retried on its own)."""
@@ -434,7 +443,7 @@ class AsanaProjects:
 
     def get_task(self, gid: str) -> Task:
         """One task by gid or ``external:<external gid>``."""
-        return _task(self._do(lambda: self._tasks.get_task(
+        return Task.from_api(self._call(lambda: self._tasks.get_task(
             gid, {"opt_fields": TASK_FIELDS}, _request_timeout=TIMEOUT), idempotent=True))
 
     def find_or_create_task(self, project_gid: str, name: str, *, section_gid: str | None = None,
@@ -447,11 +456,10 @@ class AsanaProjects:
         def find() -> Task | None:
             if external_gid:
                 try:
-                    return _task(self._tasks.get_task(f"external:{external_gid}", {"opt_fields": TASK_FIELDS},
-                                                      _request_timeout=TIMEOUT))
-                except ApiException as exc:
-                    if exc.status != 404:
-                        raise
+                    return Task.from_api(self._call(lambda: self._tasks.get_task(
+                        f"external:{external_gid}", {"opt_fields": TASK_FIELDS}, _request_timeout=TIMEOUT),
+                        idempotent=True, attempts=1))
+                except NotFound:
                     return None
             return next((t for t in self._project_tasks(project_gid, retry_pages=False) if t.name == name), None)
 
@@ -464,9 +472,10 @@ class AsanaProjects:
                               "due_on": due_on, "notes": notes,
                               "external": {"gid": external_gid} if external_gid else None})
             body = {"data": {k: v for k, v in data.items() if v is not None}}
-            return _task(self._tasks.create_task(body, {"opt_fields": TASK_FIELDS}, _request_timeout=TIMEOUT))
+            return Task.from_api(self._call(lambda: self._tasks.create_task(
+                body, {"opt_fields": TASK_FIELDS}, _request_timeout=TIMEOUT), idempotent=False, attempts=1))
 
-        return self._do(run, idempotent=True)
+        return self._whole(run)
 
     def create_task(self, project_gid: str, name: str, *, section_gid: str | None = None,
                     assignee_gid: str | None = None, due_on: str | date | None = None,
@@ -487,15 +496,15 @@ class AsanaProjects:
                               "due_on": due_on, "notes": notes})
             body = {"data": {k: v for k, v in data.items() if v is not None}}
             try:
-                task = _task(_translate(lambda: self._tasks.create_task(
-                    body, {"opt_fields": TASK_FIELDS}, _request_timeout=TIMEOUT)))
+                task = Task.from_api(self._call(lambda: self._tasks.create_task(
+                    body, {"opt_fields": TASK_FIELDS}, _request_timeout=TIMEOUT), idempotent=False, attempts=1))
             except Transient:
                 self._in_doubt.add(key)
                 raise
             self._in_doubt.discard(key)
             return task
 
-        return self._do(run, idempotent=True)
+        return self._whole(run)
 
     def update_task(self, gid: str, **fields: Any) -> Task:
         """Changes due_on, completed, name, notes or assignee (a user gid, or None to unassign)."""
@@ -503,17 +512,25 @@ class AsanaProjects:
         if unknown:
             raise InvalidInput(VENDOR, f"cannot update task fields {sorted(unknown)}")
         body = {"data": _jsonable(fields)}
-        return _task(self._do(lambda: self._tasks.update_task(
+        return Task.from_api(self._call(lambda: self._tasks.update_task(
             body, gid, {"opt_fields": TASK_FIELDS}, _request_timeout=TIMEOUT), idempotent=True))
 
     def add_followers(self, task_gid: str, user_gids: Iterable[str]) -> Task:
         """Adds followers (who get Asana's notifications); ones already following stay as they are."""
         body = {"data": {"followers": list(user_gids)}}
-        return _task(self._do(lambda: self._tasks.add_followers_for_task(
+        return Task.from_api(self._call(lambda: self._tasks.add_followers_for_task(
             body, task_gid, {"opt_fields": TASK_FIELDS}, _request_timeout=TIMEOUT), idempotent=True))
 
     def add_comment(self, task_gid: str, text: str) -> Comment:
         """Posts a comment on the task (not retried on 5xx: it could post twice)."""
         body = {"data": {"text": text}}
-        return _comment(self._do(lambda: self._stories.create_story_for_task(
+        return Comment.from_api(self._call(lambda: self._stories.create_story_for_task(
             body, task_gid, {}, _request_timeout=TIMEOUT), idempotent=False))
+
+
+def _iso(value: Any) -> Any:
+    return value.isoformat() if isinstance(value, date) else value
+
+
+def _jsonable(fields: dict[str, Any]) -> dict[str, Any]:
+    return {k: _iso(v) for k, v in fields.items()}

@@ -9,9 +9,10 @@ every slot is an API round trip; a lock and a deque cost microseconds (``bench/p
 measures both on Postgres). Several workers sharing one account split the documented figure between
 them (``ONBOARD_RATE_BUDGET_SHARE``).
 
-Live clients switch the budgets on (``integrations.clients.live_clients``); against the sandbox they
-are off unless asked for (``ONBOARD_RATE_BUDGET_SCALE``, the sandbox's ``--time-scale``), since the
-sandbox's limits are off in tests and time-scaled in benchmarks.
+Each vendor module takes its slot inside its ``_call`` (``integrations.calls``), through that vendor's
+helper at the end of this module. Live clients switch the budgets on (``services.clients.live_clients``);
+against the sandbox they are off unless asked for (``ONBOARD_RATE_BUDGET_SCALE``, the sandbox's
+``--time-scale``), since the sandbox's limits are off in tests and time-scaled in benchmarks.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 
 SAFETY = 1.02  # the vendor's own window bookkeeping may round: keep 2% of each window spare
@@ -152,6 +153,24 @@ GOOGLE = {"drive": Limit(12_000, 60.0, "Drive: 12,000 / min / user"),
           "forms-write": Limit(150, 60.0, "Forms writes: 150 / min / user")}
 
 
+# --- one helper per vendor: the slot(s) one of its calls takes ---
+
+
+def hubspot(search: bool = False) -> AbstractContextManager[float]:
+    """The slot for one HubSpot call: CRM search has its own per-second bucket; everything else the app's."""
+    return slot("hubspot:search", HUBSPOT_SEARCH) if search else slot("hubspot", HUBSPOT)
+
+
+def asana() -> AbstractContextManager[float]:
+    """The slot for one Asana call (one bucket: a worker runs with one token)."""
+    return slot("asana", ASANA)
+
+
+def zoom(category: str) -> AbstractContextManager[float]:
+    """The slot for one Zoom call of the endpoint's rate-limit ``category`` (Light, Medium, Heavy)."""
+    return slot(f"zoom:{category}", ZOOM[category])
+
+
 @contextmanager
 def slack(method: str, channel: str | None = None) -> Iterator[None]:
     """Slots for one Slack Web API call: its method's tier and, for a post, its channel's."""
@@ -179,6 +198,7 @@ def google_bucket(method: str, uri: str) -> str | None:
 
 @contextmanager
 def google(method: str, uri: str) -> Iterator[None]:
+    """The slot for one Google request, in its per-user bucket (none for an API without one)."""
     bucket = google_bucket(method, uri)
     if bucket is None:
         yield

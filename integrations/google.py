@@ -1,13 +1,24 @@
-"""Google Drive, Forms, Gmail and Calendar for the SOP, on google-api-python-client.
+"""Google Drive, Forms, Gmail and Calendar for the SOP, on google-api-python-client 2.202.
 
-Sandbox mode builds each service from the discovery document bundled with the SDK, with its
-``rootUrl`` replaced by the sandbox root: the SDK then derives every URL (JSON calls and
-``/upload/...``) from it in plain http. (``client_options.api_endpoint`` would keep https for
-uploads and is ignored by batch — CONTRACTS.md §3.) Live mode uses the untouched documents.
+``connect(credentials, root_url=None)`` builds the four services and returns them as
+``GoogleServices`` (``Drive``, ``Forms``, ``Gmail``, ``Calendar``): the operations the SOP needs,
+answering frozen dataclasses (``DriveFile``, ``Form``, ``FormResponse``, ``SentMessage``, ``Event``,
+each built by its ``from_api``). Against the sandbox (``root_url`` given) each service is built from
+the discovery document bundled with the SDK with its ``rootUrl`` replaced by the sandbox root: the
+SDK then derives every URL (JSON calls and ``/upload/...``) from it in plain http.
+(``client_options.api_endpoint`` would keep https for uploads and is ignored by batch — CONTRACTS.md
+§3.) Against Google the untouched documents are used.
 
-Retries: the SDK retries only with ``execute(num_retries=N)`` and ignores Retry-After, so we
-call ``execute()`` with no retries and let ``integrations.retry.call`` decide (429 always,
-honouring Retry-After; 5xx only for idempotent calls).
+Budgets: every request first takes a slot of the worker's per-user budget for its API
+(``budget.google``: Drive, Gmail send and read, Calendar, Forms read and write), chosen by the
+request's method and URL.
+
+Errors: ``translate`` maps the SDK's ``HttpError`` (status and ``errors[0].reason``; a 403
+``rateLimitExceeded`` is a rate limit) and socket/httplib2 transport errors to ``integrations.errors``.
+
+Retries: the SDK retries only with ``execute(num_retries=N)`` and ignores Retry-After, so
+``execute()`` runs with no retries and ``integrations.retry`` decides (429 always, honouring
+Retry-After; 5xx only for idempotent calls).
 """
 
 from __future__ import annotations
@@ -18,7 +29,7 @@ import socket
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime
 from email.message import EmailMessage
@@ -32,9 +43,9 @@ import httplib2
 from google.oauth2.credentials import Credentials
 from googleapiclient.discovery import build_from_document
 from googleapiclient.errors import HttpError
-from googleapiclient.http import MediaInMemoryUpload, build_http
+from googleapiclient.http import HttpRequest, MediaInMemoryUpload, build_http
 
-from . import budget, retry
+from . import budget, calls
 from .errors import Conflict, IntegrationError, InvalidInput, NotFound, RateLimited, Transient
 
 T = TypeVar("T")
@@ -43,7 +54,93 @@ FOLDER = "application/vnd.google-apps.folder"
 DOC = "application/vnd.google-apps.document"
 _RATE_REASONS = ("rateLimitExceeded", "userRateLimitExceeded")
 
-# --- building the services ----------------------------------------------------------------------
+# --- results: frozen dataclasses, each built from the API's answer (a dict) by its from_api
+
+
+@dataclass(frozen=True)
+class DriveFile:
+    id: str
+    name: str
+    mime_type: str
+    parents: tuple[str, ...] = ()
+    web_view_link: str | None = None
+    trashed: bool = False
+    app_properties: Mapping[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def from_api(cls, f: dict[str, Any]) -> DriveFile:
+        return cls(f["id"], f.get("name", ""), f.get("mimeType", ""), tuple(f.get("parents", [])),
+                   f.get("webViewLink"), bool(f.get("trashed", False)), dict(f.get("appProperties", {})))
+
+
+@dataclass(frozen=True)
+class Form:
+    id: str
+    title: str
+    responder_uri: str
+    revision_id: str
+    question_ids: Mapping[str, str]  # question title -> questionId
+
+    @classmethod
+    def from_api(cls, f: dict[str, Any]) -> Form:
+        ids = {it.get("title", ""): it["questionItem"]["question"]["questionId"]
+               for it in f.get("items", []) if "questionItem" in it}
+        return cls(f["formId"], f.get("info", {}).get("title", ""), f.get("responderUri", ""),
+                   f.get("revisionId", ""), ids)
+
+
+@dataclass(frozen=True)
+class FormResponse:
+    id: str
+    submitted: str
+    respondent_email: str | None
+    answers: Mapping[str, tuple[str, ...]]  # questionId -> values
+
+    @classmethod
+    def from_api(cls, r: dict[str, Any]) -> FormResponse:
+        answers = {qid: tuple(a.get("value", "") for a in ans.get("textAnswers", {}).get("answers", []))
+                   for qid, ans in r.get("answers", {}).items()}
+        return cls(r["responseId"], r.get("lastSubmittedTime", r.get("createTime", "")),
+                   r.get("respondentEmail"), answers)
+
+
+@dataclass(frozen=True)
+class SentMessage:
+    id: str
+    thread_id: str
+    message_id: str | None = None  # the RFC 2822 Message-ID header
+    skipped: bool = False  # True when an earlier run had already sent it
+
+    @classmethod
+    def from_api(cls, m: dict[str, Any], *, message_id: str | None = None, skipped: bool = False) -> SentMessage:
+        return cls(m["id"], m["threadId"], message_id, skipped)
+
+
+@dataclass(frozen=True)
+class Event:
+    id: str
+    status: str
+    summary: str
+    start: str
+    end: str
+    html_link: str
+    meet_link: str | None
+    attendees: Mapping[str, str]  # email -> responseStatus
+    recurrence: tuple[str, ...] = ()
+    location: str = ""
+
+    @classmethod
+    def from_api(cls, e: dict[str, Any]) -> Event:
+        def when(t):
+            return t.get("dateTime") or t.get("date", "")
+
+        return cls(e["id"], e.get("status", ""), e.get("summary", ""), when(e.get("start", {})),
+                   when(e.get("end", {})), e.get("htmlLink", ""), e.get("hangoutLink"),
+                   {a["email"]: a.get("responseStatus", "needsAction") for a in e.get("attendees", [])},
+                   tuple(e.get("recurrence", [])), e.get("location", ""))
+
+
+# --- connect
 
 
 def sandbox_credentials() -> Credentials:
@@ -148,7 +245,7 @@ def connect(credentials: Credentials, root_url: str | None = None, *, timeout: f
     )
 
 
-# --- errors -------------------------------------------------------------------------------------
+# --- errors
 
 
 def _error_reason(exc: HttpError) -> tuple[str, str]:
@@ -161,8 +258,9 @@ def _error_reason(exc: HttpError) -> tuple[str, str]:
         return "", exc.reason or ""
 
 
-def map_error(exc: Exception) -> Exception:
-    """An SDK/transport exception as one of ``integrations.errors``."""
+def translate(exc: Exception) -> Exception:
+    """``exc`` as the ``integrations.errors`` exception it means (by status and ``errors[0].reason``;
+    socket and httplib2 errors are Transient); any other exception is returned unchanged."""
     if isinstance(exc, HttpError):
         status = exc.status_code
         reason, message = _error_reason(exc)
@@ -183,8 +281,11 @@ def map_error(exc: Exception) -> Exception:
     return exc
 
 
+# --- the clients
+
+
 class _Api:
-    """Runs SDK requests: no SDK retry, a per-thread http, errors mapped, our retry policy."""
+    """What the four services share: their SDK service, the http pool, and ``_call``."""
 
     page_size: int | None = None  # None: the API's maximum page; tests lower it to exercise paging
 
@@ -204,19 +305,16 @@ class _Api:
             self._resources[path] = resource
         return resource
 
-    def _run(self, make_request: Callable[[], Any], *, idempotent: bool) -> Any:
-        def attempt():
-            request = make_request()
-            try:
-                with budget.google(request.method, request.uri), self._http.lend() as http:
-                    return request.execute(http=http, num_retries=0)  # the per-user quota taken first
-            except Exception as exc:  # noqa: BLE001 (mapped, then re-raised)
-                mapped = map_error(exc)
-                if mapped is exc:
-                    raise
-                raise mapped from exc
+    def _call(self, request: Callable[[], HttpRequest], *, idempotent: bool) -> Any:
+        """One SDK request, built by ``request`` (afresh each attempt: an upload's stream is read once):
+        a slot of the worker's budget, the request, its errors through ``translate``, retried per ``retry``."""
+        # the slot is taken in _execute, not by calls.call: its bucket depends on the built request's URL
+        return calls.call(lambda: self._execute(request()), idempotent=idempotent, slot=nullcontext,
+                          translate=translate)
 
-        return retry.call(attempt, idempotent=idempotent)
+    def _execute(self, request: HttpRequest) -> Any:
+        with budget.google(request.method, request.uri), self._http.lend() as http:
+            return request.execute(http=http, num_retries=0)  # no SDK retries: retry.call decides
 
 
 def _pages(fetch: Callable[[str | None], dict[str, Any]], key: str) -> Iterable[dict[str, Any]]:
@@ -234,24 +332,7 @@ def _quote(value: str) -> str:
     return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
 
 
-# --- Drive --------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class DriveFile:
-    id: str
-    name: str
-    mime_type: str
-    parents: tuple[str, ...] = ()
-    web_view_link: str | None = None
-    trashed: bool = False
-    app_properties: Mapping[str, str] = field(default_factory=dict)
-
-    @classmethod
-    def from_api(cls, f: dict[str, Any]) -> DriveFile:
-        return cls(f["id"], f.get("name", ""), f.get("mimeType", ""), tuple(f.get("parents", [])),
-                   f.get("webViewLink"), bool(f.get("trashed", False)), dict(f.get("appProperties", {})))
-
+# -- Drive
 
 _FILE_FIELDS = "id,name,mimeType,parents,webViewLink,trashed,appProperties"
 
@@ -269,9 +350,9 @@ class Drive(_Api):
 
     def _list(self, query: str) -> list[DriveFile]:
         def fetch(token):
-            return self._run(lambda: self._resource("files").list(
-                q=query, pageSize=self.page_size or 1000, pageToken=token, fields=f"nextPageToken,files({_FILE_FIELDS})"),
-                idempotent=True)
+            return self._call(lambda: self._resource("files").list(
+                q=query, pageSize=self.page_size or 1000, pageToken=token,
+                fields=f"nextPageToken,files({_FILE_FIELDS})"), idempotent=True)
 
         return [DriveFile.from_api(f) for f in _pages(fetch, "files")]
 
@@ -282,7 +363,8 @@ class Drive(_Api):
             found = self.find_by_app_properties(app_properties, mime_type=FOLDER)
         else:
             parent = f"{_quote(parent_id or 'root')} in parents"
-            found = self._list(f"name = {_quote(name)} and mimeType = {_quote(FOLDER)} and {parent} and trashed = false")
+            found = self._list(f"name = {_quote(name)} and mimeType = {_quote(FOLDER)} and {parent} "
+                               "and trashed = false")
         return found[0] if found else self.create_folder(name, parent_id, app_properties)
 
     def create_folder(self, name: str, parent_id: str | None = None,
@@ -291,7 +373,7 @@ class Drive(_Api):
         body: dict[str, Any] = {"name": name, "mimeType": FOLDER, "appProperties": dict(app_properties or {})}
         if parent_id:
             body["parents"] = [parent_id]
-        return DriveFile.from_api(self._run(lambda: self._resource("files").create(body=body, fields=_FILE_FIELDS),
+        return DriveFile.from_api(self._call(lambda: self._resource("files").create(body=body, fields=_FILE_FIELDS),
                                             idempotent=False))
 
     def upload_document(self, name: str, parent_id: str | None, html_or_text: str,
@@ -309,22 +391,22 @@ class Drive(_Api):
             media = MediaInMemoryUpload(data, mimetype=mime, resumable=False)
             return self._resource("files").create(body=body, media_body=media, fields=_FILE_FIELDS)
 
-        return DriveFile.from_api(self._run(request, idempotent=False))
+        return DriveFile.from_api(self._call(request, idempotent=False))
 
     def get(self, file_id: str) -> DriveFile:
         """One file's metadata; NotFound when it does not exist."""
-        return DriveFile.from_api(self._run(lambda: self._resource("files").get(fileId=file_id, fields=_FILE_FIELDS),
+        return DriveFile.from_api(self._call(lambda: self._resource("files").get(fileId=file_id, fields=_FILE_FIELDS),
                                             idempotent=True))
 
     def export_text(self, file_id: str, mime: str = "text/plain") -> str:
         """A Google Doc exported as text (BOM and CRLF normalised) or HTML."""
-        data = self._run(lambda: self._resource("files").export(fileId=file_id, mimeType=mime), idempotent=True)
+        data = self._call(lambda: self._resource("files").export(fileId=file_id, mimeType=mime), idempotent=True)
         text = data.decode("utf-8") if isinstance(data, bytes) else str(data)
         return text.lstrip("\ufeff").replace("\r\n", "\n")
 
     def export_pdf(self, file_id: str) -> bytes:
         """A Google Doc exported as PDF bytes."""
-        return self._run(lambda: self._resource("files").export(fileId=file_id, mimeType="application/pdf"),
+        return self._call(lambda: self._resource("files").export(fileId=file_id, mimeType="application/pdf"),
                          idempotent=True)
 
     def share(self, file_id: str, email: str, role: str = "reader", notify: bool = False) -> bool:
@@ -334,15 +416,15 @@ class Drive(_Api):
             return False
         body = {"type": "user", "role": role, "emailAddress": email}
         # creating the same user permission twice yields one grant: safe to retry on 5xx
-        self._run(lambda: self._resource("permissions").create(
+        self._call(lambda: self._resource("permissions").create(
             fileId=file_id, body=body, sendNotificationEmail=notify, fields="id"), idempotent=True)
         return True
 
     def _permissions(self, file_id: str) -> list[dict[str, Any]]:
         def fetch(token):
-            return self._run(lambda: self._resource("permissions").list(
-                fileId=file_id, pageSize=self.page_size or 100, pageToken=token, fields="nextPageToken,permissions(id,type,role,emailAddress)"),
-                idempotent=True)
+            return self._call(lambda: self._resource("permissions").list(
+                fileId=file_id, pageSize=self.page_size or 100, pageToken=token,
+                fields="nextPageToken,permissions(id,type,role,emailAddress)"), idempotent=True)
 
         return list(_pages(fetch, "permissions"))
 
@@ -351,13 +433,13 @@ class Drive(_Api):
         current = self.get(file_id)
         if current.parents == (new_parent_id,):
             return current
-        return DriveFile.from_api(self._run(lambda: self._resource("files").update(
+        return DriveFile.from_api(self._call(lambda: self._resource("files").update(
             fileId=file_id, addParents=new_parent_id, removeParents=",".join(current.parents),
             fields=_FILE_FIELDS, body={}), idempotent=True))
 
     def trash(self, file_id: str) -> DriveFile:
         """Move a file to the trash (Drive keeps it 30 days)."""
-        return DriveFile.from_api(self._run(lambda: self._resource("files").update(
+        return DriveFile.from_api(self._call(lambda: self._resource("files").update(
             fileId=file_id, body={"trashed": True}, fields=_FILE_FIELDS), idempotent=True))
 
     def list_children(self, folder_id: str) -> list[DriveFile]:
@@ -365,38 +447,7 @@ class Drive(_Api):
         return self._list(f"{_quote(folder_id)} in parents and trashed = false")
 
 
-# --- Forms --------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Form:
-    id: str
-    title: str
-    responder_uri: str
-    revision_id: str
-    question_ids: Mapping[str, str]  # question title -> questionId
-
-    @classmethod
-    def from_api(cls, f: dict[str, Any]) -> Form:
-        ids = {it.get("title", ""): it["questionItem"]["question"]["questionId"]
-               for it in f.get("items", []) if "questionItem" in it}
-        return cls(f["formId"], f.get("info", {}).get("title", ""), f.get("responderUri", ""),
-                   f.get("revisionId", ""), ids)
-
-
-@dataclass(frozen=True)
-class FormResponse:
-    id: str
-    submitted: str
-    respondent_email: str | None
-    answers: Mapping[str, tuple[str, ...]]  # questionId -> values
-
-    @classmethod
-    def from_api(cls, r: dict[str, Any]) -> FormResponse:
-        answers = {qid: tuple(a.get("value", "") for a in ans.get("textAnswers", {}).get("answers", []))
-                   for qid, ans in r.get("answers", {}).items()}
-        return cls(r["responseId"], r.get("lastSubmittedTime", r.get("createTime", "")),
-                   r.get("respondentEmail"), answers)
+# -- Forms
 
 
 def _question(q: Mapping[str, Any]) -> dict[str, Any]:
@@ -425,7 +476,7 @@ class Forms(_Api):
         Two calls, as the API demands: create (title only) then one batchUpdate adding the items.
         ``collect_emails`` makes responses carry respondentEmail (Forms omits it otherwise).
         """
-        created = self._run(lambda: self._resource("forms").create(
+        created = self._call(lambda: self._resource("forms").create(
             body={"info": {"title": title, "documentTitle": document_title}}), idempotent=False)
         requests: list[dict[str, Any]] = [
             {"createItem": {"item": _question(q), "location": {"index": i}}} for i, q in enumerate(questions)]
@@ -435,13 +486,13 @@ class Forms(_Api):
         body = {"requests": requests, "includeFormInResponse": True,
                 "writeControl": {"requiredRevisionId": created["revisionId"]}}
         # requiredRevisionId makes a retry after a lost answer fail instead of adding items twice
-        result = self._run(lambda: self._resource("forms").batchUpdate(formId=created["formId"], body=body),
+        result = self._call(lambda: self._resource("forms").batchUpdate(formId=created["formId"], body=body),
                            idempotent=True)
         return Form.from_api(result.get("form") or created)
 
     def get_form(self, form_id: str) -> Form:
         """The form with its questions; NotFound when it does not exist."""
-        return Form.from_api(self._run(lambda: self._resource("forms").get(formId=form_id), idempotent=True))
+        return Form.from_api(self._call(lambda: self._resource("forms").get(formId=form_id), idempotent=True))
 
     def responses(self, form_id: str, since: datetime | str | None = None) -> list[FormResponse]:
         """Every response (submitted after ``since`` when given), across all pages."""
@@ -451,21 +502,13 @@ class Forms(_Api):
             flt = f"timestamp > {stamp}"
 
         def fetch(token):
-            return self._run(lambda: self._resource("forms", "responses").list(
+            return self._call(lambda: self._resource("forms", "responses").list(
                 formId=form_id, filter=flt, pageSize=self.page_size, pageToken=token), idempotent=True)
 
         return [FormResponse.from_api(r) for r in _pages(fetch, "responses")]
 
 
-# --- Gmail --------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class SentMessage:
-    id: str
-    thread_id: str
-    message_id: str | None = None  # the RFC 2822 Message-ID header
-    skipped: bool = False  # True when an earlier run had already sent it
+# -- Gmail
 
 
 class Gmail(_Api):
@@ -483,7 +526,7 @@ class Gmail(_Api):
             message_id = message_id if message_id.startswith("<") else f"<{message_id}>"
             found = self.list_sent(f"rfc822msgid:{message_id.strip('<>')}")
             if found:
-                return SentMessage(found[0]["id"], found[0]["threadId"], message_id, skipped=True)
+                return SentMessage.from_api(found[0], message_id=message_id, skipped=True)
         msg = EmailMessage()
         msg["To"] = to if isinstance(to, str) else ", ".join(to)
         cc = list(cc)
@@ -497,23 +540,23 @@ class Gmail(_Api):
         msg.add_alternative(html, subtype="html")
         raw = base64.urlsafe_b64encode(msg.as_bytes()).decode()
         # not retried on 5xx: the mail may have gone out (with message_id, a re-run is safe)
-        sent = self._run(lambda: self._resource("users", "messages").send(userId=self._user, body={"raw": raw}),
+        sent = self._call(lambda: self._resource("users", "messages").send(userId=self._user, body={"raw": raw}),
                          idempotent=False)
-        return SentMessage(sent["id"], sent["threadId"], msg["Message-ID"])
+        return SentMessage.from_api(sent, message_id=msg["Message-ID"])
 
     def list_sent(self, query: str = "") -> list[dict[str, str]]:
         """``[{id, threadId}]`` of sent messages matching a Gmail search, across all pages."""
         q = f"in:sent {query}".strip()
 
         def fetch(token):
-            return self._run(lambda: self._resource("users", "messages").list(
+            return self._call(lambda: self._resource("users", "messages").list(
                 userId=self._user, q=q, pageToken=token, maxResults=self.page_size or 500), idempotent=True)
 
         return [{"id": m["id"], "threadId": m["threadId"]} for m in _pages(fetch, "messages")]
 
     def get_message(self, message_id: str) -> dict[str, Any]:
         """One message's headers (``{name: value}``) and snippet, by Gmail id."""
-        m = self._run(lambda: self._resource("users", "messages").get(
+        m = self._call(lambda: self._resource("users", "messages").get(
             userId=self._user, id=message_id, format="metadata"), idempotent=True)
         return {"id": m["id"], "threadId": m["threadId"], "snippet": m.get("snippet", ""),
                 "headers": {h["name"]: h["value"] for h in m.get("payload", {}).get("headers", [])}}
@@ -529,31 +572,7 @@ def _html_to_text(html: str) -> str:
     return htmllib.unescape(re.sub(r"<[^>]+>", "", text)).strip()
 
 
-# --- Calendar -----------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Event:
-    id: str
-    status: str
-    summary: str
-    start: str
-    end: str
-    html_link: str
-    meet_link: str | None
-    attendees: Mapping[str, str]  # email -> responseStatus
-    recurrence: tuple[str, ...] = ()
-    location: str = ""
-
-    @classmethod
-    def from_api(cls, e: dict[str, Any]) -> Event:
-        def when(t):
-            return t.get("dateTime") or t.get("date", "")
-
-        return cls(e["id"], e.get("status", ""), e.get("summary", ""), when(e.get("start", {})),
-                   when(e.get("end", {})), e.get("htmlLink", ""), e.get("hangoutLink"),
-                   {a["email"]: a.get("responseStatus", "needsAction") for a in e.get("attendees", [])},
-                   tuple(e.get("recurrence", [])), e.get("location", ""))
+# -- Calendar
 
 
 def _same_event(current: dict[str, Any], wanted: dict[str, Any]) -> bool:
@@ -565,7 +584,8 @@ def _same_event(current: dict[str, Any], wanted: dict[str, Any]) -> bool:
             and all(current.get(k) == wanted.get(k) for k in ("summary", "description", "location", "recurrence"))
             and instant(current.get("start", {})) == instant(wanted["start"])
             and instant(current.get("end", {})) == instant(wanted["end"])
-            and sorted(a["email"] for a in current.get("attendees", [])) == sorted(a["email"] for a in wanted["attendees"]))
+            and sorted(a["email"] for a in current.get("attendees", []))
+            == sorted(a["email"] for a in wanted["attendees"]))
 
 
 def event_id_for(*parts: str) -> str:
@@ -601,29 +621,29 @@ class Calendar(_Api):
                 "requestId": f"meet-{event_id}", "conferenceSolutionKey": {"type": "hangoutsMeet"}}}
         try:
             # an insert with a client id is idempotent: a retry after a lost answer gets 409
-            created = self._run(lambda: self._resource("events").insert(
+            created = self._call(lambda: self._resource("events").insert(
                 calendarId=calendar_id, body=insert_body, sendUpdates=send_updates,
                 conferenceDataVersion=1), idempotent=True)
             return Event.from_api(created)
         except Conflict:
             pass
-        current = self._run(lambda: self._resource("events").get(calendarId=calendar_id, eventId=event_id),
+        current = self._call(lambda: self._resource("events").get(calendarId=calendar_id, eventId=event_id),
                             idempotent=True)
         if _same_event(current, body):  # a re-run: nothing changed, so no update mail to attendees
             return Event.from_api(current)
         patch = {**body, "status": "confirmed"}  # also revives a cancelled event with this id
-        return Event.from_api(self._run(lambda: self._resource("events").patch(
+        return Event.from_api(self._call(lambda: self._resource("events").patch(
             calendarId=calendar_id, eventId=event_id, body=patch, sendUpdates=send_updates), idempotent=True))
 
     def get_event(self, calendar_id: str, event_id: str) -> Event:
         """One event (cancelled ones too); NotFound when it never existed."""
-        return Event.from_api(self._run(lambda: self._resource("events").get(
+        return Event.from_api(self._call(lambda: self._resource("events").get(
             calendarId=calendar_id, eventId=event_id), idempotent=True))
 
     def delete_event(self, calendar_id: str, event_id: str, send_updates: str = "all") -> bool:
         """Cancel an event; False when it was already gone (deleted or never created)."""
         try:
-            self._run(lambda: self._resource("events").delete(
+            self._call(lambda: self._resource("events").delete(
                 calendarId=calendar_id, eventId=event_id, sendUpdates=send_updates), idempotent=True)
             return True
         except NotFound:
@@ -632,8 +652,9 @@ class Calendar(_Api):
     def list_events(self, calendar_id: str, time_min: datetime, time_max: datetime) -> list[Event]:
         """Single (expanded) events overlapping [time_min, time_max), by start time, across all pages."""
         def fetch(token):
-            return self._run(lambda: self._resource("events").list(
+            return self._call(lambda: self._resource("events").list(
                 calendarId=calendar_id, timeMin=time_min.isoformat(), timeMax=time_max.isoformat(),
-                singleEvents=True, orderBy="startTime", pageToken=token, maxResults=self.page_size or 250), idempotent=True)
+                singleEvents=True, orderBy="startTime", pageToken=token, maxResults=self.page_size or 250),
+                idempotent=True)
 
         return [Event.from_api(e) for e in _pages(fetch, "items")]

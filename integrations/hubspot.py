@@ -1,11 +1,19 @@
 """HubSpot CRM for the onboarding SOP, on the official SDK (hubspot-api-client 12.0.0).
 
-``connect(token, base_url=None)`` builds the SDK client (the sandbox when ``base_url`` is given,
-api.hubapi.com otherwise); ``HubSpotCRM`` wraps exactly the operations the SOP needs and returns
-small frozen dataclasses. Vendor errors become ``integrations.errors`` exceptions; every call goes
-through ``integrations.retry.call`` (429 always retried, 5xx only for idempotent calls).
+``connect(token, base_url=None)`` builds the SDK client, pointed at the sandbox when ``base_url`` is
+given and at api.hubapi.com otherwise, and returns a ``HubSpotCRM``: exactly the operations the SOP
+needs, answering small frozen dataclasses (``Record``, ``Owner``, ``Stage``, ``Pipeline``,
+``PropertyDef``, each built by its ``from_api``). Request bodies go to the SDK as plain dicts (it
+serialises dicts and its models alike).
 
-Request bodies are passed to the SDK as plain dicts (the SDK serialises dicts and its models alike).
+Budgets: every call first takes a slot of the worker's budget (``budget.hubspot``): the private
+app's 100 requests / 10 s, or CRM search's own 4 / s.
+
+Errors: ``translate`` maps the SDK's ``ApiException`` (HubSpot's ``category`` and status) and
+urllib3's transport errors to ``integrations.errors``; a duplicate's ``Conflict`` names the existing id.
+
+Retries: ``integrations.retry`` alone (the SDK's urllib3 retry is off): 429 always, after HubSpot's
+Retry-After; 5xx only for idempotent calls. Find-or-create operations are retried as a whole.
 """
 
 from __future__ import annotations
@@ -23,7 +31,7 @@ import urllib3
 from hubspot import HubSpot
 from urllib3.util.retry import Retry
 
-from . import budget, retry
+from . import budget, calls, retry
 from .errors import Conflict, IntegrationError, InvalidInput, NotFound, RateLimited, Transient
 
 T = TypeVar("T")
@@ -39,6 +47,9 @@ NOTE_KEY_PROPERTY = "onboarding_note_key"  # custom notes property that makes cr
 _SCHEMA_LOCK = threading.Lock()  # one run of a worker at a time checks (and creates) custom properties
 
 
+# --- results: frozen dataclasses, each built from the SDK's answer by its from_api
+
+
 @dataclass(frozen=True)
 class Record:
     """A CRM record: ``properties`` are HubSpot's strings (``None`` when unset)."""
@@ -47,6 +58,10 @@ class Record:
     object_type: str
     properties: Mapping[str, str | None] = field(default_factory=dict)
     created: bool = False  # True when this call created it (upserts, find-or-create)
+
+    @classmethod
+    def from_api(cls, raw: Any, *, object_type: str, created: bool = False) -> Record:
+        return cls(id=str(raw.id), object_type=object_type, properties=dict(raw.properties or {}), created=created)
 
 
 @dataclass(frozen=True)
@@ -57,6 +72,11 @@ class Owner:
     last_name: str | None
     user_id: int | None
 
+    @classmethod
+    def from_api(cls, raw: Any) -> Owner:
+        return cls(id=str(raw.id), email=raw.email, first_name=raw.first_name, last_name=raw.last_name,
+                   user_id=raw.user_id)
+
 
 @dataclass(frozen=True)
 class Stage:
@@ -66,12 +86,25 @@ class Stage:
     probability: float | None
     is_closed: bool
 
+    @classmethod
+    def from_api(cls, raw: Any) -> Stage:
+        meta = raw.metadata or {}
+        prob = meta.get("probability")
+        return cls(id=raw.id, label=raw.label, display_order=raw.display_order,
+                   probability=float(prob) if prob not in (None, "") else None,
+                   is_closed=str(meta.get("isClosed", "false")).lower() == "true")
+
 
 @dataclass(frozen=True)
 class Pipeline:
     id: str
     label: str
     stages: tuple[Stage, ...]
+
+    @classmethod
+    def from_api(cls, raw: Any) -> Pipeline:
+        stages = sorted((Stage.from_api(s) for s in raw.stages), key=lambda s: s.display_order)
+        return cls(id=raw.id, label=raw.label, stages=tuple(stages))
 
 
 @dataclass(frozen=True)
@@ -81,6 +114,14 @@ class PropertyDef:
     type: str
     field_type: str
     group_name: str
+
+    @classmethod
+    def from_api(cls, raw: Any) -> PropertyDef:
+        return cls(name=raw.name, label=raw.label, type=raw.type, field_type=raw.field_type,
+                   group_name=raw.group_name)
+
+
+# --- connect
 
 
 def connect(token: str, base_url: str | None = None) -> HubSpotCRM:
@@ -96,7 +137,9 @@ def connect(token: str, base_url: str | None = None) -> HubSpotCRM:
     return HubSpotCRM(HubSpot(**kwargs))
 
 
-# ---------- error mapping
+# --- errors
+
+
 def _body(exc: Any) -> dict[str, Any]:
     try:
         body = json.loads(exc.body) if exc.body else {}
@@ -132,7 +175,8 @@ def _by_category(category: str, message: str, status: int | None) -> Integration
 
 
 def translate(exc: Exception) -> Exception:
-    """An SDK/transport exception as the ``integrations.errors`` exception flows act on."""
+    """``exc`` as the ``integrations.errors`` exception it means (by HubSpot's status and ``category``;
+    urllib3's transport errors are Transient); any other exception is returned unchanged."""
     if isinstance(exc, urllib3.exceptions.HTTPError):  # connection refused/reset, timeouts
         return Transient(VENDOR, f"{type(exc).__name__}: {exc}")
     status = getattr(exc, "status", None)
@@ -158,6 +202,9 @@ def _batch_error(response: Any) -> IntegrationError | None:
     return _by_category(e.category or "", e.message or "batch input failed", None)
 
 
+# --- the client
+
+
 class HubSpotCRM:
     """The HubSpot operations of the onboarding SOP. Takes a built SDK client (see ``connect``)."""
 
@@ -176,24 +223,9 @@ class HubSpotCRM:
 
     # ---------- plumbing
     def _call(self, fn: Callable[[], T], *, idempotent: bool, search: bool = False) -> T:
-        """One SDK call (one HTTP request) after a slot of the worker's budget, retried per ``retry``."""
-
-        def attempt() -> T:
-            try:
-                with budget.slot("hubspot:search", budget.HUBSPOT_SEARCH) if search else \
-                        budget.slot("hubspot", budget.HUBSPOT):
-                    return fn()
-            except Exception as exc:  # noqa: BLE001 - translated below, re-raised when unknown
-                mapped = translate(exc)
-                if mapped is exc:
-                    raise
-                raise mapped from exc
-
-        return retry.call(attempt, idempotent=idempotent)
-
-    @staticmethod
-    def _record(object_type: str, obj: Any, created: bool = False) -> Record:
-        return Record(id=str(obj.id), object_type=object_type, properties=dict(obj.properties or {}), created=created)
+        """One SDK call (one HTTP request): a slot of the worker's budget (search has its own), then
+        the call, its errors through ``translate``, retried per ``retry``."""
+        return calls.call(fn, idempotent=idempotent, slot=lambda: budget.hubspot(search), translate=translate)
 
     # ---------- records
     def get(self, object_type: str, object_id: str, properties: Sequence[str] | None = None,
@@ -202,7 +234,7 @@ class HubSpotCRM:
         api = self._api("crm.objects.basic_api")
         obj = self._call(lambda: api.get_by_id(object_type, object_id, properties=list(properties or []) or None,
                                                id_property=id_property, _request_timeout=TIMEOUT), idempotent=True)
-        return self._record(object_type, obj)
+        return Record.from_api(obj, object_type=object_type)
 
     def create(self, object_type: str, properties: Mapping[str, Any],
                associations: Sequence[tuple[str, int]] = ()) -> Record:
@@ -210,19 +242,20 @@ class HubSpotCRM:
         body: dict[str, Any] = {"properties": dict(properties)}
         if associations:
             body["associations"] = [
-                {"to": {"id": str(to_id)}, "types": [{"associationCategory": "HUBSPOT_DEFINED", "associationTypeId": t}]}
+                {"to": {"id": str(to_id)},
+                 "types": [{"associationCategory": "HUBSPOT_DEFINED", "associationTypeId": t}]}
                 for to_id, t in associations
             ]
         api = self._api("crm.objects.basic_api")
         obj = self._call(lambda: api.create(object_type, body, _request_timeout=TIMEOUT), idempotent=False)
-        return self._record(object_type, obj, created=True)
+        return Record.from_api(obj, object_type=object_type, created=True)
 
     def update(self, object_type: str, object_id: str, properties: Mapping[str, Any]) -> Record:
         """PATCH the given properties (e.g. move a deal: ``{"dealstage": ..., "pipeline": ...}``)."""
         api = self._api("crm.objects.basic_api")
         obj = self._call(lambda: api.update(object_type, object_id, {"properties": dict(properties)},
                                             _request_timeout=TIMEOUT), idempotent=True)
-        return self._record(object_type, obj)
+        return Record.from_api(obj, object_type=object_type)
 
     def archive(self, object_type: str, object_id: str) -> None:
         """Archive (HubSpot's delete; the record goes to the recycle bin). Archiving twice is fine."""
@@ -253,7 +286,7 @@ class HubSpotCRM:
             page = self._call(lambda: api.do_search(object_type, page_body, _request_timeout=TIMEOUT), idempotent=True,
                               search=True)
             for obj in page.results:
-                yield self._record(object_type, obj)
+                yield Record.from_api(obj, object_type=object_type)
             after = page.paging.next.after if page.paging and page.paging.next else None
             if not after:
                 return
@@ -301,7 +334,7 @@ class HubSpotCRM:
         if not res.results:
             raise _batch_error(res) or IntegrationError(VENDOR, "upsert returned no result")
         obj = res.results[0]
-        return self._record("contacts", obj, created=bool(obj.new))
+        return Record.from_api(obj, object_type="contacts", created=bool(obj.new))
 
     def upsert_company(self, domain: str, properties: Mapping[str, Any]) -> Record:
         """Create or update the company with this domain (domain is not unique in HubSpot: search first)."""
@@ -336,7 +369,8 @@ class HubSpotCRM:
         props: dict[str, Any] = {"hs_note_body": body, "hs_timestamp": _epoch_ms(timestamp)}
         if owner_id:
             props["hubspot_owner_id"] = owner_id
-        links = [(i, NOTE_TO[t]) for t, i in (("contacts", contact_id), ("companies", company_id), ("deals", deal_id)) if i]
+        targets = (("contacts", contact_id), ("companies", company_id), ("deals", deal_id))
+        links = [(i, NOTE_TO[t]) for t, i in targets if i]
         if note_key is None:
             return self.create("notes", props, links)
         if not self._note_key_ready:
@@ -348,7 +382,8 @@ class HubSpotCRM:
         """A line item on a deal; the same ``name`` on the same deal is updated, not added twice."""
 
         def once() -> Record:
-            existing = next(iter(self.search("line_items", [("associations.deal", "EQ", deal_id), ("name", "EQ", name)])), None)
+            filters = [("associations.deal", "EQ", deal_id), ("name", "EQ", name)]
+            existing = next(iter(self.search("line_items", filters)), None)
             props = {"name": name, "quantity": quantity, "price": price}
             if existing is not None:
                 return self.update("line_items", existing.id, props)
@@ -373,7 +408,7 @@ class HubSpotCRM:
                       **({"after": after} if after else {})}
             page = self._call(lambda: api.get_page(**kwargs), idempotent=True)
             for o in page.results:
-                yield Owner(id=str(o.id), email=o.email, first_name=o.first_name, last_name=o.last_name, user_id=o.user_id)
+                yield Owner.from_api(o)
             after = page.paging.next.after if page.paging and page.paging.next else None
             if not after:
                 return
@@ -383,7 +418,7 @@ class HubSpotCRM:
         """The stages of a deal pipeline in display order."""
         api = self._api("crm.pipelines.pipeline_stages_api")
         res = self._call(lambda: api.get_all("deals", pipeline_id, _request_timeout=TIMEOUT), idempotent=True)
-        return sorted((_stage(s) for s in res.results), key=lambda s: s.display_order)
+        return sorted((Stage.from_api(s) for s in res.results), key=lambda s: s.display_order)
 
     def ensure_pipeline(self, label: str, stages: Sequence[tuple[str, float] | tuple[str, float, bool]]) -> Pipeline:
         """The deal pipeline with this label, created if absent with ``stages``:
@@ -392,7 +427,7 @@ class HubSpotCRM:
         existing = self._call(lambda: api.get_all("deals", _request_timeout=TIMEOUT), idempotent=True)
         for p in existing.results:
             if p.label.lower() == label.lower():
-                return _pipeline(p)
+                return Pipeline.from_api(p)
         body = {"label": label, "displayOrder": len(existing.results), "stages": [
             {"label": s[0], "displayOrder": i,
              "metadata": {"probability": str(float(s[1])), "isClosed": "true" if len(s) > 2 and s[2] else "false"}}
@@ -401,7 +436,7 @@ class HubSpotCRM:
             created = self._call(lambda: api.create("deals", body, _request_timeout=TIMEOUT), idempotent=False)
         except Conflict:  # created meanwhile by another run
             return self.ensure_pipeline(label, stages)
-        return _pipeline(created)
+        return Pipeline.from_api(created)
 
     # ---------- properties
     def ensure_properties(self, object_type: str, specs: Mapping[str, tuple[str, str, str]]) -> None:
@@ -416,8 +451,8 @@ class HubSpotCRM:
                 if name not in have:
                     self.ensure_property(object_type, name, label, type_, field_type)
 
-    def ensure_property(self, object_type: str, name: str, label: str, type: str = "string",
-                        field_type: str = "text", group: str = "", options: Sequence[tuple[str, str]] = ()) -> PropertyDef:
+    def ensure_property(self, object_type: str, name: str, label: str, type: str = "string", field_type: str = "text",
+                        group: str = "", options: Sequence[tuple[str, str]] = ()) -> PropertyDef:
         """The property ``name``, created if absent (``options``: (label, value) pairs for enumerations)."""
         api = self._api("crm.properties.core_api")
         try:
@@ -432,7 +467,7 @@ class HubSpotCRM:
                 p = self._call(lambda: api.create(object_type, body, _request_timeout=TIMEOUT), idempotent=False)
             except Conflict:  # created meanwhile
                 p = self._call(lambda: api.get_by_name(object_type, name, _request_timeout=TIMEOUT), idempotent=True)
-        return PropertyDef(name=p.name, label=p.label, type=p.type, field_type=p.field_type, group_name=p.group_name)
+        return PropertyDef.from_api(p)
 
 
 def _filter(f: Mapping[str, Any] | tuple) -> dict[str, Any]:
@@ -461,14 +496,3 @@ def _default_group(object_type: str) -> str:
     return {"contacts": "contactinformation", "companies": "companyinformation", "deals": "dealinformation",
             "line_items": "lineiteminformation"}.get(object_type, "notes")
 
-
-def _stage(s: Any) -> Stage:
-    meta = s.metadata or {}
-    prob = meta.get("probability")
-    return Stage(id=s.id, label=s.label, display_order=s.display_order,
-                 probability=float(prob) if prob not in (None, "") else None,
-                 is_closed=str(meta.get("isClosed", "false")).lower() == "true")
-
-
-def _pipeline(p: Any) -> Pipeline:
-    return Pipeline(id=p.id, label=p.label, stages=tuple(sorted((_stage(s) for s in p.stages), key=lambda s: s.display_order)))

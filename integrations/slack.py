@@ -1,9 +1,20 @@
-"""Slack for the onboarding SOP, on the official slack-sdk ``WebClient``.
+"""Slack for the onboarding SOP, on the official slack-sdk ``WebClient`` (slack-sdk 3.47).
 
-Retries: the SDK's own retry handlers are switched off (``retry_handlers=[]``) and every call goes
-through ``integrations.retry.call``, which waits out 429s using Slack's ``Retry-After`` and retries
-5xx/connection errors only for idempotent calls. (The SDK's default ConnectionErrorRetryHandler
-would otherwise re-send a plain chat.postMessage after a dropped connection.)
+``connect(token, base_url=None)`` builds the ``WebClient``, pointed at the sandbox when ``base_url``
+is given and at slack.com/api otherwise, and returns a ``SlackChat``: the operations the SOP needs
+(people, channels, messages), answering frozen dataclasses (``Channel``, ``Message``, each built by
+its ``from_api``). ``channel_name`` and ``escape`` make client names safe as channel names and text.
+
+Budgets: every call first takes the slots of the worker's budget for its Web API method's tier and,
+for ``chat.postMessage``, for its channel (``budget.slack``: about 1 post / s per channel).
+
+Errors: ``translate`` maps the SDK's ``SlackApiError`` (HTTP 429, or Slack's ``"ok": false`` error
+code) and transport errors to ``integrations.errors``.
+
+Retries: the SDK's own retry handlers are off (``retry_handlers=[]``): ``integrations.retry`` alone
+waits out 429s using Slack's ``Retry-After`` and retries 5xx/connection errors only for idempotent
+calls. (The SDK's default ConnectionErrorRetryHandler would otherwise re-send a plain
+chat.postMessage after a dropped connection.) Find-or-create operations are retried as a whole.
 """
 
 from __future__ import annotations
@@ -19,7 +30,7 @@ from urllib.error import URLError
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from . import budget, retry
+from . import budget, calls, retry
 from .errors import Conflict, IntegrationError, InvalidInput, NotFound, RateLimited, Transient
 
 VENDOR = "slack"
@@ -37,6 +48,9 @@ _INVALID = {
 }
 
 
+# --- results: frozen dataclasses, each built from the API's answer (a dict) by its from_api
+
+
 @dataclass(frozen=True)
 class Channel:
     """A Slack conversation (public/private channel or DM)."""
@@ -49,6 +63,17 @@ class Channel:
     purpose: str = ""
     # True when ensure_channel made it, False when it adopted an existing one; not part of equality
     created: bool = field(default=False, compare=False)
+
+    @classmethod
+    def from_api(cls, raw: dict[str, Any]) -> Channel:
+        return cls(
+            id=raw["id"],
+            name=raw.get("name", ""),
+            is_private=bool(raw.get("is_private") or raw.get("is_im")),
+            is_archived=bool(raw.get("is_archived")),
+            topic=(raw.get("topic") or {}).get("value", ""),
+            purpose=(raw.get("purpose") or {}).get("value", ""),
+        )
 
 
 @dataclass(frozen=True)
@@ -65,6 +90,27 @@ class Message:
     subtype: str | None = None
     dedupe_key: str | None = None
 
+    @classmethod
+    def from_api(cls, raw: dict[str, Any], *, channel: str) -> Message:
+        """``raw`` as read from (or posted to) ``channel``, which Slack does not repeat in each message."""
+        metadata = raw.get("metadata") or {}
+        payload = metadata.get("event_payload") or {}
+        dedupe = payload.get("dedupe_key") if metadata.get("event_type") == DEDUPE_EVENT else None
+        return cls(
+            channel=channel,
+            ts=raw["ts"],
+            text=raw.get("text", ""),
+            user=raw.get("user"),
+            bot_id=raw.get("bot_id"),
+            thread_ts=raw.get("thread_ts"),
+            reply_count=int(raw.get("reply_count", 0)),
+            subtype=raw.get("subtype"),
+            dedupe_key=dedupe,
+        )
+
+
+# --- connect
+
 
 def connect(token: str, base_url: str | None = None, *, timeout: int = 30) -> SlackChat:
     """A ``SlackChat`` for ``token``: the sandbox at ``base_url`` or live Slack when None."""
@@ -74,15 +120,38 @@ def connect(token: str, base_url: str | None = None, *, timeout: int = 30) -> Sl
         timeout=timeout,
         retry_handlers=[],  # retries live in integrations.retry (see module docstring)
     )
-    api_call = client.api_call  # every method of the WebClient sends through it
-
-    def budgeted(api_method: str, **kwargs: Any) -> Any:
-        args = kwargs.get("json") or kwargs.get("data") or kwargs.get("params") or {}
-        with budget.slack(api_method, args.get("channel")):  # the method's tier; a post's channel too
-            return api_call(api_method, **kwargs)
-
-    client.api_call = budgeted  # type: ignore[method-assign]
     return SlackChat(client)
+
+
+# --- errors
+
+
+def translate(exc: Exception) -> Exception:
+    """``exc`` as the ``integrations.errors`` exception it means (by HTTP status and Slack's error code;
+    connection errors and timeouts are Transient); any other exception is returned unchanged."""
+    if isinstance(exc, (URLError, TimeoutError, ConnectionError)):
+        return Transient(VENDOR, f"connection failed: {type(exc).__name__}")
+    if not isinstance(exc, SlackApiError):
+        return exc
+    response = exc.response
+    status = response.status_code
+    data = response.data if isinstance(response.data, dict) else {}
+    code = str(data.get("error") or f"http_{status}")
+    if status == 429 or code in ("ratelimited", "rate_limited"):
+        after = response.headers.get("Retry-After") or response.headers.get("retry-after")
+        return RateLimited(VENDOR, code, retry_after=float(after) if after else None, status=status)
+    if status >= 500 or code in _TRANSIENT:
+        return Transient(VENDOR, code, status=status)
+    if code == "name_taken":
+        return Conflict(VENDOR, code, status=status)
+    if code in _NOT_FOUND:
+        return NotFound(VENDOR, code, status=status)
+    if code.startswith("invalid_") or code in _INVALID:
+        return InvalidInput(VENDOR, code, status=status)
+    return IntegrationError(VENDOR, code, status=status)
+
+
+# --- the client
 
 
 class SlackChat:
@@ -93,18 +162,28 @@ class SlackChat:
         self._page_size = page_size  # items per conversations.list / history page
         self._bot_user_id: str | None = None
 
+    def _call(self, fn: Callable[[], T], *, idempotent: bool, method: str, channel: str | None = None,
+              attempts: int | None = None) -> T:
+        """One Web API call of ``method``: the slots of the worker's budget (the method's tier; for a post
+        its ``channel``'s too), the call, its errors through ``translate``, retried per ``retry``
+        (``attempts=1`` inside an operation retried as a whole)."""
+        return calls.call(fn, idempotent=idempotent, slot=lambda: budget.slack(method, channel), translate=translate,
+                          attempts=attempts)
+
     # ------------------------------------------------------------------ people
 
     def bot_user_id(self) -> str:
         """The bot's own user id (``auth.test``), cached after the first call."""
         if self._bot_user_id is None:
-            self._bot_user_id = _call(lambda: self._client.auth_test(), idempotent=True)["user_id"]
+            self._bot_user_id = self._call(lambda: self._client.auth_test(), idempotent=True,
+                                           method="auth.test")["user_id"]
         return self._bot_user_id
 
     def user_id_by_email(self, email: str) -> str | None:
         """The workspace member with this email, or None when nobody has it."""
         try:
-            data = _call(lambda: self._client.users_lookupByEmail(email=email), idempotent=True)
+            data = self._call(lambda: self._client.users_lookupByEmail(email=email), idempotent=True,
+                              method="users.lookupByEmail")
         except NotFound:
             return None
         return data["user"]["id"]
@@ -116,14 +195,11 @@ class SlackChat:
 
         Raises Conflict when the name belongs to an archived channel or to one the bot cannot see,
         and InvalidInput when ``name`` breaks Slack's naming rules (see ``channel_name``)."""
-
-        def create() -> Channel:
-            data = _raw(lambda: self._client.conversations_create(name=name, is_private=is_private))
-            return replace(_channel(data["channel"]), created=True)
-
         try:
             # idempotent: a retry after a 5xx that did create ends in name_taken → adopted below
-            return retry.call(create, idempotent=True)
+            data = self._call(lambda: self._client.conversations_create(name=name, is_private=is_private),
+                              idempotent=True, method="conversations.create")
+            return replace(Channel.from_api(data["channel"]), created=True)
         except Conflict:
             existing = self._find_channel(name)
         if existing is None:
@@ -135,7 +211,7 @@ class SlackChat:
     def _find_channel(self, name: str) -> Channel | None:
         cursor = None
         while True:
-            data = _call(
+            data = self._call(
                 lambda: self._client.conversations_list(
                     types="public_channel,private_channel",
                     exclude_archived=False,
@@ -143,25 +219,28 @@ class SlackChat:
                     cursor=cursor,
                 ),
                 idempotent=True,
+                method="conversations.list",
             )
             for ch in data["channels"]:
                 if ch["name"] == name:
-                    return _channel(ch)
+                    return Channel.from_api(ch)
             cursor = (data.get("response_metadata") or {}).get("next_cursor")
             if not cursor:
                 return None
 
     def channel_info(self, channel_id: str) -> Channel:
         """The channel's current state; NotFound when it does not exist."""
-        data = _call(lambda: self._client.conversations_info(channel=channel_id), idempotent=True)
-        return _channel(data["channel"])
+        data = self._call(lambda: self._client.conversations_info(channel=channel_id), idempotent=True,
+                          method="conversations.info")
+        return Channel.from_api(data["channel"])
 
     def invite(self, channel_id: str, user_ids: Iterable[str]) -> None:
         """Add people to the channel; people already in it are fine (idempotent)."""
         pending = list(dict.fromkeys(u for u in user_ids if u))
         while pending:
             users = pending
-            already = _call(lambda: self._invite_once(channel_id, users), idempotent=True)
+            already = self._call(lambda: self._invite_once(channel_id, users), idempotent=True,
+                                 method="conversations.invite")
             if already is None:  # Slack named no user: settle it one person at a time
                 for user in users:
                     self.invite(channel_id, [user])
@@ -199,14 +278,18 @@ class SlackChat:
         current = self.channel_info(channel_id)
         if getattr(current, field) == value:
             return current
-        method = self._client.conversations_setTopic if field == "topic" else self._client.conversations_setPurpose
-        data = _call(lambda: method(channel=channel_id, **{field: value}), idempotent=True)
-        return _channel(data["channel"])
+        if field == "topic":
+            sdk_method, method = self._client.conversations_setTopic, "conversations.setTopic"
+        else:
+            sdk_method, method = self._client.conversations_setPurpose, "conversations.setPurpose"
+        data = self._call(lambda: sdk_method(channel=channel_id, **{field: value}), idempotent=True, method=method)
+        return Channel.from_api(data["channel"])
 
     def archive(self, channel_id: str) -> None:
         """Archive the channel; an already archived one is fine."""
         try:
-            _call(lambda: self._client.conversations_archive(channel=channel_id), idempotent=True)
+            self._call(lambda: self._client.conversations_archive(channel=channel_id), idempotent=True,
+                       method="conversations.archive")
         except InvalidInput as exc:
             if exc.detail != "already_archived":
                 raise
@@ -236,8 +319,9 @@ class SlackChat:
         if thread_ts:
             kwargs["thread_ts"] = thread_ts
         if dedupe_key is None:
-            data = _call(lambda: self._client.chat_postMessage(channel=channel_or_user, **kwargs), idempotent=False)
-            return _message(data["channel"], data["message"])
+            data = self._call(lambda: self._client.chat_postMessage(channel=channel_or_user, **kwargs),
+                              idempotent=False, method="chat.postMessage", channel=channel_or_user)
+            return Message.from_api(data["message"], channel=data["channel"])
 
         def find_or_post() -> Message:
             channel = self._conversation_id(channel_or_user)
@@ -245,21 +329,23 @@ class SlackChat:
                 if msg.dedupe_key == dedupe_key:
                     return msg
             metadata = {"event_type": DEDUPE_EVENT, "event_payload": {"dedupe_key": dedupe_key}}
-            data = _raw(lambda: self._client.chat_postMessage(channel=channel, metadata=metadata, **kwargs))
-            return _message(data["channel"], data["message"])
+            data = self._call(lambda: self._client.chat_postMessage(channel=channel, metadata=metadata, **kwargs),
+                              idempotent=False, method="chat.postMessage", channel=channel, attempts=1)
+            return Message.from_api(data["message"], channel=data["channel"])
 
         return retry.call(find_or_post, idempotent=True)
 
     def _conversation_id(self, channel_or_user: str) -> str:
         """A user id becomes the bot's DM channel with them (``conversations.open``)."""
         if channel_or_user[:1] in ("U", "W"):
-            data = _raw(lambda: self._client.conversations_open(users=[channel_or_user]))
+            data = self._call(lambda: self._client.conversations_open(users=[channel_or_user]), idempotent=True,
+                              method="conversations.open", attempts=1)
             return data["channel"]["id"]
         return channel_or_user
 
     def history(self, channel_id: str, oldest: str | None = None) -> list[Message]:
         """Top-level messages newer than ``oldest`` (a ts), oldest first; threads show reply_count."""
-        return list(reversed(_call(lambda: self._history_raw(channel_id, oldest), idempotent=True)))
+        return list(reversed(retry.call(lambda: self._history_raw(channel_id, oldest), idempotent=True)))
 
     def _history_raw(
         self, channel_id: str, oldest: str | None, *, replies: bool = False, thread_ts: str | None = None
@@ -274,16 +360,18 @@ class SlackChat:
             if cursor:
                 args["cursor"] = cursor
             if replies:
-                data = _raw(lambda: self._client.conversations_replies(ts=thread_ts, **args))
+                data = self._call(lambda: self._client.conversations_replies(ts=thread_ts, **args), idempotent=True,
+                                  method="conversations.replies", attempts=1)
             else:
-                data = _raw(lambda: self._client.conversations_history(**args))
-            out += [_message(channel_id, m) for m in data["messages"]]
+                data = self._call(lambda: self._client.conversations_history(**args), idempotent=True,
+                                  method="conversations.history", attempts=1)
+            out += [Message.from_api(m, channel=channel_id) for m in data["messages"]]
             cursor = (data.get("response_metadata") or {}).get("next_cursor")
             if not cursor:
                 return out
 
 
-# ---------------------------------------------------------------------- naming
+# --- naming: client names as channel names and message text
 
 _TRANSLIT = str.maketrans({
     "ß": "ss", "æ": "ae", "Æ": "ae", "œ": "oe", "Œ": "oe", "ø": "o", "Ø": "o", "đ": "d", "Đ": "d",
@@ -314,67 +402,3 @@ def channel_name(client_name: str, suffix: str = "") -> str:
     room = 80 - (len(tail) + 1 if tail else 0)
     base = base[:room].rstrip("-") or base[:room]
     return f"{base}-{tail}" if tail else base
-
-
-# ---------------------------------------------------------------------- calls and errors
-
-
-def _call(fn: Callable[[], T], *, idempotent: bool) -> T:
-    """``fn`` with Slack errors mapped and retried per integrations.retry."""
-    return retry.call(lambda: _raw(fn), idempotent=idempotent)
-
-
-def _raw(fn: Callable[[], T]) -> T:
-    """``fn`` once, with SDK and network errors turned into integrations.errors."""
-    try:
-        return fn()
-    except SlackApiError as exc:
-        raise _mapped(exc) from exc
-    except (URLError, TimeoutError, ConnectionError) as exc:
-        raise Transient(VENDOR, f"connection failed: {type(exc).__name__}") from exc
-
-
-def _mapped(exc: SlackApiError) -> IntegrationError:
-    response = exc.response
-    status = response.status_code
-    data = response.data if isinstance(response.data, dict) else {}
-    code = str(data.get("error") or f"http_{status}")
-    if status == 429 or code in ("ratelimited", "rate_limited"):
-        after = response.headers.get("Retry-After") or response.headers.get("retry-after")
-        return RateLimited(VENDOR, code, retry_after=float(after) if after else None, status=status)
-    if status >= 500 or code in _TRANSIENT:
-        return Transient(VENDOR, code, status=status)
-    if code == "name_taken":
-        return Conflict(VENDOR, code, status=status)
-    if code in _NOT_FOUND:
-        return NotFound(VENDOR, code, status=status)
-    if code.startswith("invalid_") or code in _INVALID:
-        return InvalidInput(VENDOR, code, status=status)
-    return IntegrationError(VENDOR, code, status=status)
-
-
-def _channel(obj: dict[str, Any]) -> Channel:
-    return Channel(
-        id=obj["id"],
-        name=obj.get("name", ""),
-        is_private=bool(obj.get("is_private") or obj.get("is_im")),
-        is_archived=bool(obj.get("is_archived")),
-        topic=(obj.get("topic") or {}).get("value", ""),
-        purpose=(obj.get("purpose") or {}).get("value", ""),
-    )
-
-
-def _message(channel: str, obj: dict[str, Any]) -> Message:
-    payload = ((obj.get("metadata") or {}).get("event_payload")) or {}
-    dedupe = payload.get("dedupe_key") if (obj.get("metadata") or {}).get("event_type") == DEDUPE_EVENT else None
-    return Message(
-        channel=channel,
-        ts=obj["ts"],
-        text=obj.get("text", ""),
-        user=obj.get("user"),
-        bot_id=obj.get("bot_id"),
-        thread_ts=obj.get("thread_ts"),
-        reply_count=int(obj.get("reply_count", 0)),
-        subtype=obj.get("subtype"),
-        dedupe_key=dedupe,
-    )

@@ -8,10 +8,10 @@ import pytest
 
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 
-from integrations.clients import Clients, sandbox_clients  # noqa: E402
-from integrations.sandbox.app import SandboxConfig  # noqa: E402
-from integrations.sandbox.faults import FaultConfig  # noqa: E402
-from integrations.sandbox.server import SandboxServer  # noqa: E402
+from vendor_sandbox import SandboxConfig, SandboxServer  # noqa: E402
+from vendor_sandbox.core.faults import FaultConfig  # noqa: E402
+
+from services.clients import Clients, sandbox_clients  # noqa: E402
 
 VENDORS = ("hubspot", "asana", "google", "slack", "zoom")
 
@@ -26,9 +26,9 @@ def sandbox():
 @pytest.fixture(scope="session")
 def company_sandbox():
     """A second sandbox seeded with the company's team (config/company.yaml), for the flows."""
-    from onboard.cli import sandbox_team
+    from app.sandbox import sandbox_server
 
-    with SandboxServer(SandboxConfig(rate_limits="off", team=sandbox_team())) as server:
+    with sandbox_server(rate_limits="off") as server:
         yield server
 
 
@@ -63,4 +63,4 @@ def faults(sandbox):
 
 @pytest.fixture(scope="session")
 def clients(sandbox) -> Clients:
-    return sandbox_clients(sandbox.urls)
+    return sandbox_clients(sandbox.root)

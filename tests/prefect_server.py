@@ -12,7 +12,7 @@ import tempfile
 from contextlib import contextmanager
 from pathlib import Path
 
-from onboard.prefect_db import fresh_postgres_database
+from prefect_plumbing.databases import fresh_postgres_database
 
 POSTGRES = os.environ.get("ONBOARD_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/postgres")
 
@@ -33,8 +33,7 @@ def prefect_server():
         PREFECT_SERVER_DATABASE_CONNECTION_URL,
         temporary_settings,
     )
-
-    from integrations.sandbox.server import free_port
+    from vendor_sandbox.core.server import free_port
 
     fresh = _fresh_postgres_database()
     if fresh is None:

@@ -14,9 +14,9 @@ from typing import Any
 
 import httpx
 import pytest
+from vendor_sandbox.core.server import free_port
 
-from integrations.sandbox.server import free_port
-from onboard.settings import REPO
+from services.settings import REPO
 
 SERVE_START_TIMEOUT = 180  # s: Prefect server start (migrations, UI build) and the deployments served
 
@@ -77,7 +77,7 @@ def served(tmp_path_factory) -> Iterator[Served]:
     log = home / "serve.log"
     with open(log, "wb") as out:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "onboard.cli", "serve", "--port", str(port), "--sandbox-port", str(sandbox_port)],
+            [sys.executable, "-m", "app.cli", "serve", "--port", str(port), "--sandbox-port", str(sandbox_port)],
             cwd=REPO, env=env, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
             start_new_session=True,  # its own process group: the server and flow runs stop with it
         )

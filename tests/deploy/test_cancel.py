@@ -1,5 +1,5 @@
 """A served new-client run cancelled from the API (as from the UI's Cancel): Prefect's runner stops
-it and calls its on_cancellation hook, which archives what the run had made (flows/cancel.py)."""
+it and calls its on_cancellation hook, which archives what the run had made (flows/onboarding/cancel.py)."""
 
 from __future__ import annotations
 
@@ -18,8 +18,7 @@ def sandbox_state(served: Served, vendor: str) -> dict[str, Any]:
 
 
 def test_cancelling_a_served_run_archives_what_it_made(served):
-    from onboard.actors import ClientActor
-    from onboard.demo import INTAKE_ANSWERS
+    from app.people import INTAKE_ANSWERS, ClientActor
 
     tag = uuid.uuid4().hex[:8]
     domain, email = f"thandeka-{tag}.example", f"sipho@thandeka-{tag}.example"

@@ -17,8 +17,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from onboard.serve import deployment_specs, runner_deployments
-from onboard.settings import CREDENTIALS, REPO, Settings
+from app.serve import deployment_specs, runner_deployments
+from services.credentials import CREDENTIALS
+from services.settings import REPO, Settings
 
 SPECS = {s["name"]: s for s in deployment_specs()}
 FOLLOW_UPS = ("check-in", "halfway-feedback", "monthly-report", "quarterly-review", "complete-onboarding",
@@ -51,7 +52,7 @@ def read_deployments(pool: str) -> dict:
 
 def test_prefect_yaml_names_every_deployment_with_its_schedule():
     assert set(SPECS) == {"new-client", "engagement-sweep", "kpi-report", *FOLLOW_UPS}
-    assert SPECS["new-client"]["entrypoint"] == "flows/onboarding.py:onboard_client"
+    assert SPECS["new-client"]["entrypoint"] == "flows/onboarding/new_client.py:onboard_client"
     assert not SPECS["new-client"].get("schedules")
     assert [(s["cron"], s["timezone"]) for s in SPECS["engagement-sweep"]["schedules"]] == [("0 7 * * *", COMPANY_TZ)]
     assert [(s["cron"], s["timezone"]) for s in SPECS["kpi-report"]["schedules"]] == [("0 8 * * 1", COMPANY_TZ)]
@@ -75,7 +76,7 @@ def test_onboard_serve_serves_the_same_deployments():
     served, skipped = runner_deployments(list(SPECS.values()))
     by_name = {d.name: d for d in served}
     assert set(by_name) | set(skipped) == set(SPECS)
-    assert "new-client" in by_name and by_name["new-client"].entrypoint == "flows/onboarding.py:onboard_client"
+    assert "new-client" in by_name and by_name["new-client"].entrypoint == "flows/onboarding/new_client.py:onboard_client"
     for name, deployment in by_name.items():
         crons = [(s.schedule.cron, s.schedule.timezone) for s in deployment.schedules or []]
         assert crons == [(s["cron"], s["timezone"]) for s in SPECS[name].get("schedules") or []], name

@@ -99,8 +99,7 @@ def test_staff_start_a_new_client_and_answer_the_first_approval_in_the_ui(served
     from playwright.sync_api import TimeoutError as PlaywrightTimeout
     from playwright.sync_api import expect
 
-    from onboard.actors import ClientActor
-    from onboard.demo import INTAKE_ANSWERS
+    from app.people import INTAKE_ANSWERS, ClientActor
 
     tag = uuid.uuid4().hex[:8]
     company, email = f"Kgosi {tag} Outfitters", f"lerato@kgosi-{tag}.example"

@@ -1,7 +1,7 @@
 """Flow tests: the phase flows against the company sandbox, on the session's Prefect server.
 
-Staff answer pauses through the Prefect API (``onboard.actors.Staff``) and the client fills in the
-intake form through the sandbox (``onboard.actors.ClientActor``), as in ``onboard demo``. The sandbox
+Staff answer pauses through the Prefect API (``app.people.Staff``) and the client fills in the
+intake form through the sandbox (``app.people.ClientActor``), as in ``onboard demo``. The sandbox
 is shared by the session, so every test makes its own client (unique name, domain and email) and
 looks only at what belongs to that client.
 """
@@ -21,13 +21,12 @@ from typing import Any
 
 import pytest
 
-from integrations.clients import Clients, sandbox_clients
-from onboard.actors import ClientActor, Staff
-from onboard.demo import INTAKE_ANSWERS
-from onboard.models import NewClient
-from onboard.outcomes import Agreement, Lead
-from onboard.runtime import Runtime
-from onboard.settings import Settings
+from app.people import INTAKE_ANSWERS, ClientActor, Staff
+from services import Services, use_services
+from services.clients import Clients, sandbox_clients
+from services.settings import Settings
+from sop.client import NewClient
+from sop.outcomes import Agreement, Lead
 
 WAIT_HOUR_SECONDS = 5.0  # one "hour" of config/onboarding.yaml's waits lasts 5 s: no reminder fires while
 # simulated staff answer, even on a busy machine; the timeout tests pass their own, shorter waits
@@ -70,28 +69,30 @@ def flow_sandbox(company_sandbox, prefect_api):
 @pytest.fixture(scope="session")
 def vendors(flow_sandbox) -> Clients:
     """The integration clients, for reading what the flows left in the sandbox."""
-    return sandbox_clients(flow_sandbox.urls)
+    return sandbox_clients(flow_sandbox.root)
 
 
 @pytest.fixture(scope="session")
-def make_runtime(flow_sandbox) -> Callable[..., Runtime]:
-    """``make_runtime(wait_hour_seconds=..., qualification=Wait(...))``: a Runtime on the sandbox,
+def make_services(flow_sandbox) -> Callable[..., Services]:
+    """``make_services(wait_hour_seconds=..., qualification=Wait(...))``: a Services on the sandbox,
     optionally with some approval waits replaced (the timeout paths)."""
 
-    def make(wait_hour_seconds: float = WAIT_HOUR_SECONDS, **approvals: Any) -> Runtime:
+    def make(wait_hour_seconds: float = WAIT_HOUR_SECONDS, **approvals: Any) -> Services:
         settings = Settings(sandbox_url=flow_sandbox.root, wait_hour_seconds=wait_hour_seconds,
                             poll_seconds=POLL_SECONDS)
-        rt = Runtime(settings, sandbox_clients(flow_sandbox.urls))
+        svc = Services(settings, sandbox_clients(flow_sandbox.root))
         if approvals:
-            rt.rules = rt.rules.model_copy(update={"approvals": {**rt.rules.approvals, **approvals}})
-        return rt
+            svc.rules = svc.rules.model_copy(update={"approvals": {**svc.rules.approvals, **approvals}})
+        return svc
 
     return make
 
 
 @pytest.fixture
-def rt(make_runtime) -> Runtime:
-    return make_runtime()
+def svc(make_services) -> Iterator[Services]:
+    """Services on the sandbox, and the ones the flows called in the test get (``services.current()``)."""
+    with use_services(make_services()) as s:
+        yield s
 
 
 # ------------------------------------------------------------------------------------- simulated people
@@ -134,7 +135,7 @@ def solution(client: NewClient, package: str = "launch", price: int | None = Non
 @contextmanager
 def running_staff(answers: dict[str, Any]) -> Iterator[Staff]:
     """Simulated staff answering pauses with ``policy(answers)`` until the block ends."""
-    s = Staff(policy(answers), say=lambda m: None, poll=0.2).start()
+    s = Staff(policy(answers), say=lambda m: None).start()
     try:
         yield s
     finally:
@@ -168,16 +169,16 @@ def client_actor(flow_sandbox) -> Iterator[Callable[[NewClient], ClientActor]]:
 # ------------------------------------------------------------------------------------ shortcuts
 
 
-def lead_for(client: NewClient, rt: Runtime, *, folders: bool = False) -> Lead:
+def lead_for(client: NewClient, svc: Services, *, folders: bool = False) -> Lead:
     """Phase 1's CRM records for ``client`` without its waits (lead capture and specialist), and with
     ``folders`` the client's Drive folders, so that a later phase can be tested on its own."""
-    from flows.contact import assign_specialist, capture_lead
-    from tasks.documents import ensure_client_folder
+    from flows.onboarding.initial_contact import assign_specialist, capture_lead
+    from tasks.drive import ensure_client_folder
 
-    lead, pipeline = capture_lead(client, rt)
-    lead = assign_specialist(client, rt, lead, pipeline)
+    lead, pipeline = capture_lead(client, svc)
+    lead = assign_specialist(client, svc, lead, pipeline)
     if folders:
-        made = ensure_client_folder(rt.clients.drive, client.domain, client.company_name)
+        made = ensure_client_folder(svc.clients.drive, client.domain, client.company_name)
         lead = lead.model_copy(update={"folder_ids": {k: f.id for k, f in made.items()}})
     return lead
 

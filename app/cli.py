@@ -1,0 +1,141 @@
+"""The `onboard` command."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+# Commands import what they need when they run: `onboard --help` does not pay for importing Prefect (~4 s).
+app = typer.Typer(help="Client onboarding and engagement, as Prefect flows.", no_args_is_help=True)
+console = Console()
+
+
+@app.callback()
+def main() -> None:
+    """Client onboarding and engagement, as Prefect flows (offline sandbox by default)."""
+
+
+@app.command()
+def sandbox(
+    port: Annotated[int, typer.Option(help="port to serve on")] = 8765,
+    host: Annotated[str, typer.Option(help="address to bind")] = "127.0.0.1",
+    state: Annotated[Path | None, typer.Option(help="SQLite file for state (in memory if unset)")] = None,
+    rate_limits: Annotated[str, typer.Option(help="'vendor' (documented limits) or 'off'")] = "vendor",
+    time_scale: Annotated[float, typer.Option(help="multiplies every rate-limit window")] = 1.0,
+    seed: Annotated[int, typer.Option(help="seed for fault injection")] = 0,
+) -> None:
+    """Serve the offline sandbox of all vendors in the foreground; prints each SDK's base URL."""
+    import uvicorn
+
+    from app.sandbox import create_app, sandbox_config
+    from integrations.sandbox_urls import sdk_urls
+
+    config = sandbox_config(state, rate_limits=rate_limits, time_scale=time_scale, seed=seed)
+    root = f"http://{host}:{port}"
+    for name, url in sdk_urls(root).items():
+        print(f"{name} {url}", flush=True)
+    console.print(f"[dim]state: {root}/_sandbox/state   page: {root}/   Ctrl-C stops[/dim]", highlight=False)
+    uvicorn.run(create_app(config), host=host, port=port, log_level="warning")
+
+
+@app.command()
+def demo(
+    state: Annotated[Path | None, typer.Option(help="keep the sandbox state in this SQLite file")] = None,
+    json_out: Annotated[bool, typer.Option("--json", help="print the summary as JSON")] = False,
+    client: Annotated[Path | None, typer.Option(help="the client YAML (default: examples/client.yaml)")] = None,
+) -> None:
+    """The main job: onboard a sample client end to end on the offline sandbox."""
+    from app.demo import SAMPLE_CLIENT, run_demo
+
+    raise typer.Exit(run_demo(state, json_out, client or SAMPLE_CLIENT))
+
+
+@app.command("new-client")
+def new_client(
+    file: Annotated[Path, typer.Argument(help="YAML with the client's details (see examples/client.yaml)")],
+    deployment: Annotated[str | None, typer.Option(help="start it on this deployment (e.g. onboard-client/new-client) "
+                                                        "instead of in this process")] = None,
+) -> None:
+    """Start a new-client run from a file; the details are validated before anything is created."""
+    from pydantic import ValidationError
+
+    from app.demo import load_client
+
+    try:
+        client = load_client(file)
+    except (OSError, ValidationError) as exc:
+        console.print(f"[red]{file}: not a valid new client[/red]\n{exc}", highlight=False)
+        raise typer.Exit(2) from None
+    if deployment:
+        from prefect.deployments import run_deployment
+
+        run = run_deployment(deployment, parameters={"client": client.model_dump(mode="json")}, timeout=0)
+        console.print(f"started flow run {run.id} ({run.name}) on {deployment}")
+        return
+    from services.settings import load_settings
+
+    settings = load_settings()
+    if settings.mode == "sandbox" and settings.sandbox_url is None:
+        console.print("[red]sandbox mode needs a running sandbox: start `onboard sandbox` and set "
+                      "ONBOARD_SANDBOX_URL (or use `onboard demo`, or --deployment)[/red]")
+        raise typer.Exit(2)
+    from flows.onboarding.new_client import onboard_client
+
+    result = onboard_client(client)
+    console.print(result.model_dump_json(indent=2, exclude={"lead", "agreement"}))
+    raise typer.Exit(0 if result.outcome.value == "onboarded" else 1)
+
+
+@app.command()
+def cancel(
+    domain: Annotated[str, typer.Argument(help="the client's website domain, e.g. acme.example")],
+    reason: Annotated[str, typer.Option(help="noted on the client's HubSpot company")] = "cancelled by staff",
+) -> None:
+    """Cancel a client's onboarding: archive its meetings still ahead, Drive folder, Slack channel and
+    Asana project, close the deal lost. (A run served by a worker does this itself when cancelled.)"""
+    from flows.onboarding.cancel import cancel_onboarding
+
+    for line in cancel_onboarding(domain, reason) or ["nothing to archive: no company with this domain"]:
+        console.print(line)
+
+
+@app.command()
+def serve(
+    port: Annotated[int, typer.Option(help="port of the local Prefect server/UI (when none is configured)")] = 4200,
+    sandbox_port: Annotated[int, typer.Option(help="port of the sandbox")] = 8765,
+) -> None:
+    """A local Prefect server (if none is configured), the sandbox, and every deployment served."""
+    from app.serve import serve as run
+
+    run(port=port, sandbox_port=sandbox_port)
+
+
+@app.command()
+def simulate(
+    clients: Annotated[int, typer.Option(help="how many sample clients to onboard")] = 20,
+    days: Annotated[int, typer.Option(help="days to step the clock through the daily sweep")] = 90,
+    seed: Annotated[int, typer.Option(help="seed for the simulated clients' behaviour")] = 7,
+    json_out: Annotated[bool, typer.Option("--json", help="print the result as JSON")] = False,
+) -> None:
+    """Onboard N sample clients, then 90 days of follow-ups, and print the KPIs."""
+    from app.simulate import main as run
+
+    raise typer.Exit(run(clients=clients, days=days, seed=seed, as_json=json_out))
+
+
+@app.command()
+def kpi(
+    as_of: Annotated[str | None, typer.Option(help="date (YYYY-MM-DD) to compute the KPIs at; default today")] = None,
+    chart: Annotated[Path | None, typer.Option(help="also write the PNG chart here")] = None,
+) -> None:
+    """Print the KPIs (onboarding time, CSAT, 90-day retention) against their targets."""
+    from app.kpi_cli import main as run
+
+    raise typer.Exit(run(as_of=as_of, chart=chart))
+
+
+if __name__ == "__main__":
+    app()

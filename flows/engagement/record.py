@@ -1,0 +1,121 @@
+"""One client as the CRM records it after kick-off: the engagement record the follow-ups read and write.
+
+HubSpot stays the system of record: each client's company carries ``next_action_key`` /
+``next_action_date`` (the earliest action not done yet), ``engagement_done_keys`` (every timeline
+key done, ``;``-separated), ``engagement_plan_basis`` (kick-off|start|weeks|cadence the plan was
+made from), ``engagement_last_sweep``, and what each follow-up learned (survey, CSAT, testimonial,
+completion, churn). Every follow-up returns one of ``DONE``, ``PENDING`` (waiting on the client or
+on the project: the sweep keeps the action due and runs it again on a later day) or ``SKIPPED``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from integrations.hubspot import Record
+from services import Services
+from sop.profile import Person, Role
+from sop.timeline import Action, EngagementRules, plan_timeline
+from tasks import hubspot
+
+DONE, PENDING, SKIPPED = "done", "pending", "skipped"
+
+
+@dataclass(frozen=True)
+class ClientView:
+    """What the templates need of the client (same fields as NewClient uses there)."""
+
+    company_name: str
+    domain: str
+    email: str
+    first_name: str
+
+
+@dataclass
+class ClientRecord:
+    """One client as the CRM records it: company properties, contact, team."""
+
+    company: Record
+    client: ClientView
+    contact_id: str | None
+    manager: Person
+    specialist: Person
+
+    @property
+    def id(self) -> str:
+        return self.company.id
+
+    @property
+    def domain(self) -> str:
+        return self.client.domain
+
+    def get(self, name: str) -> str | None:
+        return self.company.properties.get(name) or None
+
+    def day(self, name: str) -> date | None:
+        value = self.get(name)
+        return date.fromisoformat(value[:10]) if value else None
+
+    def done_keys(self) -> set[str]:
+        return parse_keys(self.get("engagement_done_keys"))
+
+    def csat_scores(self) -> list[int]:
+        return [int(s) for s in (self.get("csat_scores") or "").split(";") if s.strip().isdigit()]
+
+    def ids(self) -> dict[str, str]:
+        return {"companies": self.id, **({"contacts": self.contact_id} if self.contact_id else {})}
+
+    def update(self, svc: Services, props: dict[str, Any]) -> None:
+        self.company = hubspot.update_company(svc.clients.hubspot, self.id, props)
+        merged = {**self.company.properties, **{k: (None if v is None else str(v)) for k, v in props.items()}}
+        self.company = Record(self.company.id, "companies", merged)
+
+
+def parse_keys(text: str | None) -> set[str]:
+    return {k for k in (text or "").split(";") if k}
+
+
+def load_record(svc: Services, client_domain: str) -> ClientRecord:
+    hub = svc.clients.hubspot
+    company = hubspot.find_company(hub, client_domain)
+    if company is None:
+        raise LookupError(f"no HubSpot company with domain {client_domain!r}")
+    contact = hubspot.primary_contact(hub, company.id)
+    p = contact.properties if contact else {}
+    client = ClientView(company_name=company.properties.get("name") or client_domain, domain=client_domain,
+                        email=p.get("email") or f"info@{client_domain}",
+                        first_name=p.get("firstname") or "there")
+    return ClientRecord(company=company, client=client, contact_id=contact.id if contact else None,
+                      manager=svc.person(Role.ACCOUNT_MANAGER, company.properties.get("account_manager_email")),
+                      specialist=svc.person(Role.ONBOARDING_SPECIALIST, company.properties.get("specialist_email")))
+
+
+def rules_for(svc: Services, cadence: str | None) -> EngagementRules:
+    """The company's rules, with the client's own check-in cadence when it has one."""
+    rules: EngagementRules = svc.engagement_rules
+    if cadence in ("weekly", "biweekly") and cadence != rules.check_ins.cadence:
+        rules = rules.model_copy(update={"check_ins": rules.check_ins.model_copy(update={"cadence": cadence})})
+    return rules
+
+
+def plan_basis(rec: ClientRecord) -> str | None:
+    """What the timeline is computed from: kick-off|start|weeks|cadence (None before kick-off)."""
+    kickoff, start, weeks = rec.day("kickoff_date"), rec.day("service_start_date"), rec.get("project_weeks")
+    if not (kickoff and start and weeks):
+        return None
+    return f"{kickoff}|{start}|{int(float(weeks))}|{rec.get('engagement_cadence') or ''}"
+
+
+def timeline_from_basis(svc: Services, basis: str) -> list[Action]:
+    kickoff, start, weeks, cadence = basis.split("|")
+    return plan_timeline(date.fromisoformat(kickoff), date.fromisoformat(start), int(weeks),
+                         rules_for(svc, cadence or None), svc.profile.tz)
+
+
+def timeline_for(svc: Services, rec: ClientRecord) -> list[Action]:
+    basis = plan_basis(rec)
+    if basis is None:
+        raise ValueError(f"{rec.domain}: no kick-off date, service start date and project weeks on the company yet")
+    return timeline_from_basis(svc, basis)

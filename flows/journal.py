@@ -1,0 +1,76 @@
+"""What a run did, SOP step by SOP step, with links to what it made: published as the run's artifact."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from prefect.artifacts import create_markdown_artifact
+
+
+@dataclass
+class JournalEntry:
+    sop: str
+    step: str
+    status: str  # done | skipped | waiting | timed_out | failed
+    detail: str = ""
+    links: dict[str, str] = field(default_factory=dict)
+    at: str = ""
+
+
+@dataclass
+class Journal:
+    """The steps of one client's run; published under the client's artifact key."""
+
+    company_name: str
+    domain: str
+    clock: Callable[[], datetime]
+    entries: list[JournalEntry] = field(default_factory=list)
+
+    def record(self, sop: str, step: str, detail: str = "", *, status: str = "done", **links: str | None) -> None:
+        clean = {k: v for k, v in links.items() if v}
+        self.entries.append(JournalEntry(sop, step, status, detail, clean, self.clock().isoformat(timespec="seconds")))
+
+    def markdown(self) -> str:
+        rows = ["| SOP step | what | status | detail | links |", "|---|---|---|---|---|"]
+        for e in self.entries:
+            links = " ".join(f"[{k}]({v})" if v.startswith("http") else f"{k}: `{v}`" for k, v in e.links.items())
+            rows.append(f"| {e.sop} | {e.step} | {e.status} | {e.detail.replace('|', '/')} | {links} |")
+        return "\n".join(rows)
+
+    def publish(self) -> None:
+        key = "onboarding-" + "".join(ch if ch.isalnum() else "-" for ch in self.domain.lower())
+        create_markdown_artifact(self.markdown(), key=key[:100], description=f"SOP steps for {self.company_name}")
+
+
+_CURRENT: ContextVar[Journal | None] = ContextVar("onboard_journal", default=None)
+
+
+@contextmanager
+def client_journal(company_name: str, domain: str, clock: Callable[[], datetime]) -> Iterator[Journal]:
+    """The journal of the calling run when there is one (a phase as a subflow of the new-client run),
+    else a new one, published when the block ends (a phase run on its own)."""
+    journal = _CURRENT.get()
+    if journal is not None:
+        yield journal
+        return
+    journal = Journal(company_name, domain, clock)
+    token = _CURRENT.set(journal)
+    try:
+        yield journal
+    finally:
+        _CURRENT.reset(token)
+        journal.publish()
+
+
+def record(sop: str, step: str, detail: str = "", *, status: str = "done", **links: str | None) -> None:
+    """Note a step in the current run's journal (logged when no journal is open: a step called alone)."""
+    journal = _CURRENT.get()
+    if journal is None:
+        logging.getLogger("flows.journal").info("%s %s: %s", sop, step, detail)
+        return
+    journal.record(sop, step, detail, status=status, **links)

@@ -1,1 +1,0 @@
-"""Asana emulation (REST 1.0): routes.py (thin HTTP layer) over backend.py (state)."""

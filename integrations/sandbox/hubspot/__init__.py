@@ -1,1 +1,0 @@
-"""HubSpot CRM v3 / associations v4 emulation (routes + backend)."""

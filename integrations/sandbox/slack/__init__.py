@@ -1,1 +1,0 @@
-"""Slack Web API emulation (routes + backend)."""

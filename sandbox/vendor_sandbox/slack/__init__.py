@@ -1,0 +1,1 @@
+"""Slack Web API emulation: routes.py (thin HTTP layer) over backend.py (state); errors.py (error bodies)."""

@@ -1,0 +1,62 @@
+"""Live credentials: environment variables first, then Prefect Secret blocks; never printed."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, SecretStr
+from pydantic_settings import BaseSettings
+
+# Credential field -> the Prefect Secret block consulted when the environment variable is unset.
+CREDENTIALS: dict[str, str] = {
+    "hubspot_token": "onboard-hubspot-token",
+    "asana_token": "onboard-asana-token",
+    "google_service_account_json": "onboard-google-service-account",
+    "slack_bot_token": "onboard-slack-bot-token",
+    "zoom_account_id": "onboard-zoom-account-id",
+    "zoom_client_id": "onboard-zoom-client-id",
+    "zoom_client_secret": "onboard-zoom-client-secret",
+}
+
+
+class MissingCredentials(RuntimeError):
+    """Live mode without a credential; the message names each one and where it is looked for."""
+
+
+class LiveCredentials(BaseModel):
+    hubspot_token: SecretStr
+    asana_token: SecretStr
+    google_service_account_json: SecretStr
+    slack_bot_token: SecretStr
+    zoom_account_id: SecretStr
+    zoom_client_id: SecretStr
+    zoom_client_secret: SecretStr
+
+
+def load_secret_block(name: str) -> str | None:
+    """The value of a Prefect Secret block, or None when there is no such block."""
+    from prefect.blocks.system import Secret  # imported when needed: only live mode reads blocks
+
+    try:
+        return Secret.load(name).get()
+    except ValueError:  # Prefect raises ValueError for an unknown block document
+        return None
+
+
+def live_credentials(settings: BaseSettings, load_block=load_secret_block) -> LiveCredentials:
+    """Every live credential (the settings' fields named in CREDENTIALS, else their Secret blocks), or
+    one error naming all that are missing. Values are never printed."""
+    found: dict[str, SecretStr] = {}
+    missing: list[str] = []
+    for field, block in CREDENTIALS.items():
+        value: SecretStr | None = getattr(settings, field)
+        if value is None or not value.get_secret_value():
+            raw = load_block(block)
+            value = SecretStr(raw) if raw else None
+        if value is None:
+            missing.append(f"{field} (env ONBOARD_{field.upper()} or Prefect Secret block '{block}')")
+        else:
+            found[field] = value
+    if missing:
+        raise MissingCredentials("live mode needs: " + "; ".join(missing))
+    return LiveCredentials(**found)
+
+

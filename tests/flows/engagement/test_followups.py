@@ -1,0 +1,160 @@
+"""Each follow-up flow against the sandbox, run alone for one seeded client; every one twice (idempotent)."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import httpx
+
+from flows.engagement.check_in import check_in
+from flows.engagement.complete_onboarding import complete_onboarding
+from flows.engagement.halfway_feedback import halfway_feedback
+from flows.engagement.monthly_report import monthly_report
+from flows.engagement.plan import plan_engagement
+from flows.engagement.quarterly_review import quarterly_review
+from flows.engagement.retention import retention
+from flows.engagement.testimonial import request_testimonial
+from services.settings import Settings
+
+SURVEYS = Settings().surveys
+
+
+def test_plan_engagement_stores_the_next_action_and_replans(seeded, view, vendors):
+    c = seeded()
+    out = plan_engagement(c.domain, c.kickoff)
+    first_tuesday = c.kickoff + timedelta(days=1)  # BASE is a Monday; check-ins are on Tuesdays
+    assert out["next_action"] == f"check_in:{first_tuesday.isoformat()}"
+    props = view(c).company()
+    assert props["next_action_key"] == out["next_action"]
+    assert props["next_action_date"] == first_tuesday.isoformat()
+    assert props["engagement_plan_basis"] == f"{c.kickoff}|{c.start}|8|weekly"
+    # the kick-off moves a week: re-planned, the done check-in is not planned again
+    vendors.hubspot.update("companies", c.company_id, {"engagement_done_keys": out["next_action"],
+                                                        "kickoff_date": (c.kickoff + timedelta(days=7)).isoformat()})
+    again = plan_engagement(c.domain, c.kickoff)
+    assert again["replanned"] is True
+    assert again["next_action"] == f"check_in:{(first_tuesday + timedelta(days=7)).isoformat()}"
+    assert view(c).company()["engagement_done_keys"] == out["next_action"]
+
+
+def test_check_in_books_the_meeting_and_posts_progress_once(seeded, view):
+    c = seeded()
+    day = c.kickoff + timedelta(days=8)
+    v = view(c)
+    assert check_in(c.domain, day) == "done"
+    first = v.counts()
+    assert check_in(c.domain, day) == "done"
+    assert v.counts() == first
+    assert first["zoom"] == 1 and first["events"] == 1 and first["slack"] == 2
+    summary, reminder = v.slack_texts()
+    assert "*Done*" in summary and "*Overdue* (2)" in summary and "*Next*" in summary
+    assert "Reminder: check-in" in reminder and "zoom" in reminder.lower()
+
+
+def test_halfway_feedback_survey_csat_and_adjustments(seeded, view, vendors, staff):
+    c = seeded()
+    v = view(c)
+    halfway = c.start + timedelta(weeks=4)
+    assert halfway_feedback(c.domain, halfway) == "pending"
+    props = v.company()
+    assert props["survey_status"] == "sent"
+    assert halfway_feedback(c.domain, halfway + timedelta(days=2)) == "pending"  # a reminder on day 2
+    subjects = v.emails_to_client()
+    assert sum("Halfway feedback" in s for s in subjects) == 2 and any(s.startswith("Reminder") for s in subjects)
+    titles = {q.key: q.title for q in SURVEYS.halfway_feedback.questions}
+    v.answer_form(props["survey_form_id"], {titles["experience"]: "Slow start", titles["satisfaction"]: "2",
+                                            titles["improve"]: "Faster replies"})
+    due_before = {t.name: t.due_on for t in vendors.asana.list_tasks(c.project_gid)}
+    staff({"adjustments-after-feedback": {"shift_due_days": 7, "add_deliverables": "Weekly status summary",
+                                          "notes": "agreed on the call"}})
+    assert halfway_feedback(c.domain, halfway + timedelta(days=3)) == "done"
+    props = v.company()
+    assert props["survey_status"] == "answered" and props["csat_scores"] == "2"
+    assert props["feedback_areas_to_improve"] == "Faster replies"
+    after = {t.name: t for t in vendors.asana.list_tasks(c.project_gid)}
+    assert "Weekly status summary" in after
+    for name, due in due_before.items():
+        assert after[name].due_on == (date.fromisoformat(due) + timedelta(days=7)).isoformat()
+    # CSAT 2 is at risk: the value-added retention offer went out
+    assert any("Something extra" in s for s in v.emails_to_client())
+    first = v.counts()
+    assert halfway_feedback(c.domain, halfway + timedelta(days=3)) == "done"
+    assert v.counts() == first
+
+
+def test_monthly_report_and_quarterly_review(seeded, view):
+    c = seeded()
+    v = view(c)
+    month = c.start + timedelta(days=31)
+    assert monthly_report(c.domain, month, key=f"monthly_report:{month:%Y-%m}") == "done"
+    assert quarterly_review(c.domain, month, key="quarterly_review:q1") == "done"
+    first = v.counts()
+    assert monthly_report(c.domain, month, key=f"monthly_report:{month:%Y-%m}") == "done"
+    assert quarterly_review(c.domain, month, key="quarterly_review:q1") == "done"
+    assert v.counts() == first
+    assert first["files"] == 3 and first["zoom"] == 1 and first["events"] == 1  # folder, report, QBR outline
+    subjects = v.emails_to_client()
+    assert any(s.startswith("Monthly report") for s in subjects)
+    assert any(s.startswith("Quarterly business review (q1)") for s in subjects)
+    assert any(t.startswith("Monthly report") for t in v.slack_texts())
+
+
+def test_complete_onboarding_waits_for_deliverables_then_hands_over(seeded, view, vendors):
+    c = seeded()
+    v = view(c)
+    end = c.start + timedelta(weeks=c.weeks)
+    assert complete_onboarding(c.domain, end) == "pending"
+    for t in vendors.asana.list_tasks(c.project_gid):
+        v.complete_task(t.gid)
+    assert complete_onboarding(c.domain, end + timedelta(days=1)) == "done"
+    props = v.company()
+    assert props["onboarding_status"] == "ongoing_support"
+    assert props["onboarding_completed_date"] == (end + timedelta(days=1)).isoformat()
+    owner = vendors.hubspot.owner_by_email("lindiwe@brightpath.example")
+    assert props["hubspot_owner_id"] == owner.id
+    manager = vendors.asana.user_by_email("lindiwe@brightpath.example")
+    state = v.state()["asana"]
+    tasks = [t for t in state["task"] if any(m["project"] == c.project_gid for m in t["memberships"])]
+    assert tasks and all(manager in t["followers"] for t in tasks)
+    assert any("is complete" in t for t in v.slack_texts())
+    first = v.counts()
+    assert complete_onboarding(c.domain, end + timedelta(days=2)) == "done"
+    assert v.counts() == first
+
+
+def test_testimonial_request_for_satisfied_clients_only(seeded, view):
+    happy = seeded(csat_scores="5")
+    v = view(happy)
+    end = happy.start + timedelta(weeks=happy.weeks)
+    assert request_testimonial(happy.domain, end) == "pending"  # not complete yet
+    httpx.patch(f"{v.root}/_sandbox/hubspot/companies/{happy.company_id}",
+                json={"properties": {"onboarding_completed_date": end.isoformat()}}).raise_for_status()
+    assert request_testimonial(happy.domain, end + timedelta(days=7)) == "pending"
+    props = v.company()
+    assert props["testimonial_status"] == "requested"
+    titles = {q.key: q.title for q in SURVEYS.testimonial.questions}
+    v.answer_form(props["testimonial_form_id"], {titles["testimonial"]: "Superb team", titles["permission"]: "Yes"})
+    assert request_testimonial(happy.domain, end + timedelta(days=8)) == "done"
+    props = v.company()
+    assert props["testimonial_status"] == "received" and props["testimonial_text"] == "Superb team"
+    unhappy = seeded(csat_scores="3", onboarding_completed_date=end.isoformat())
+    assert request_testimonial(unhappy.domain, end + timedelta(days=7)) == "done"
+    assert view(unhappy).company()["testimonial_status"] == "not_eligible"
+    assert not any("testimonial" in s.lower() or "experience with" in s for s in view(unhappy).emails_to_client())
+
+
+def test_retention_offers_and_90_day_check(seeded, view):
+    c = seeded()
+    v = view(c)
+    day = c.start + timedelta(days=183)
+    assert retention(c.domain, day, key="retention_offer:long_term_discount") == "done"
+    assert retention(c.domain, day, key="retention_offer:long_term_discount") == "done"
+    assert sum("long-term" in s for s in v.emails_to_client()) == 1
+    assert v.counts()["notes"] == 1
+    assert retention(c.domain, c.start + timedelta(days=90), key="retention_check:90d") == "done"
+    assert v.company()["retention_90d_status"] == "retained"
+    left = c.start + timedelta(days=40)
+    churned = seeded(churned_date=left.isoformat(), onboarding_status="churned")
+    assert retention(churned.domain, left + timedelta(days=60), key="retention_offer:loyalty") == "skipped"
+    assert retention(churned.domain, churned.start + timedelta(days=90), key="retention_check:90d") == "done"
+    assert view(churned).company()["retention_90d_status"] == "churned"
