@@ -72,7 +72,8 @@ def new_client(
     if deployment:
         from prefect.deployments import run_deployment
 
-        run = run_deployment(deployment, parameters={"client": client.model_dump(mode="json")}, timeout=0)
+        run = run_deployment(deployment, parameters={"client": client.model_dump(mode="json")}, timeout=0,
+                             flow_run_name=f"onboard {client.company_name}")  # named after the client at once
         console.print(f"started flow run {run.id} ({run.name}) on {deployment}")
         return
     from services.settings import load_settings
@@ -103,14 +104,51 @@ def cancel(
 
 
 @app.command()
+def client(
+    email: Annotated[str, typer.Argument(help="the client contact's email, as in the new-client form")],
+    company: Annotated[str, typer.Option(help="only forms whose title names this company")] = "",
+) -> None:
+    """Do what the client does, on the sandbox (ONBOARD_SANDBOX_URL): fill in its forms (the sample
+    answers of the demo) and accept its invites. The waits sweep then sees the answers."""
+    import os
+
+    import httpx
+
+    from app.people import INTAKE_ANSWERS, ClientActor
+
+    root = os.environ.get("ONBOARD_SANDBOX_URL", "http://127.0.0.1:8765").rstrip("/")
+    actor = ClientActor(root, email, INTAKE_ANSWERS, company=company)
+    with httpx.Client(base_url=root, timeout=30) as http:
+        done = actor.act_once(http)
+    print("\n".join(done) if done else f"nothing waits on {email} in the sandbox at {root}")
+
+
+@app.command()
+def status(
+    domain: Annotated[str | None, typer.Argument(help="one client's website domain (default: every client)")] = None,
+    json_out: Annotated[bool, typer.Option("--json", help="print the rows as JSON")] = False,
+) -> None:
+    """Every onboarding in progress: its phase and step, who it waits on, since when, and the link to answer."""
+    import json
+
+    from app.status import client_status, format_rows
+
+    rows = client_status(domain)
+    print(json.dumps(rows, indent=2) if json_out else format_rows(rows))
+
+
+@app.command()
 def serve(
     port: Annotated[int, typer.Option(help="port of the local Prefect server/UI (when none is configured)")] = 4200,
     sandbox_port: Annotated[int, typer.Option(help="port of the sandbox")] = 8765,
+    state: Annotated[Path | None, typer.Option(help="keep the sandbox's records in this SQLite file "
+                                                    "(across restarts; in memory if unset)")] = None,
 ) -> None:
-    """A local Prefect server (if none is configured), the sandbox, and every deployment served."""
+    """A local Prefect server (if none is configured), the sandbox, and every deployment served.
+    Runs waiting on people are suspended: stopping and starting it again loses none of them."""
     from app.serve import serve as run
 
-    run(port=port, sandbox_port=sandbox_port)
+    run(port=port, sandbox_port=sandbox_port, state=state)
 
 
 @app.command()

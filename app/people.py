@@ -22,6 +22,8 @@ from prefect.events.filters import EventFilter, EventNameFilter
 from prefect.exceptions import NotPausedError
 from prefect.flow_runs import resume_flow_run
 
+from flows.people.approvals import package_choice
+from services.settings import Settings
 from sop.client import NewClient
 
 # (answer, why) for a pause key such as "discovery-call-notes-0" in the flow run named e.g.
@@ -146,34 +148,41 @@ class ClientActor(_Background):
     _thread: threading.Thread | None = None
 
     def _run(self) -> None:
-        answered_forms: set[str] = set()
-        accepted: set[str] = set()
+        done: set[str] = set()
         with httpx.Client(base_url=self.sandbox_root, timeout=30) as http:
             while not self._stop.wait(self.poll):
-                google = http.get("/_sandbox/state", params={"vendor": "google", "kind": [
-                    "form", "form_response", "event"]}).json()["google"]
-                for form in google.get("form", []):
-                    fid = form["formId"]
-                    if fid in answered_forms or any(r.get("formId") == fid for r in google.get("form_response", [])):
-                        answered_forms.add(fid)
-                        continue
-                    if self.company and self.company not in form["info"]["title"]:
-                        continue
-                    titles = {i.get("title") for i in form.get("items", [])}
-                    answers = {t: a for t, a in self.form_answers.items() if t in titles}
-                    if answers:
-                        http.post(f"/_sandbox/google/forms/{fid}/responses",
-                                  json={"answers": answers, "respondentEmail": self.email}).raise_for_status()
-                        answered_forms.add(fid)
-                        self.say(f"[client] filled in the form '{form['info']['title']}'")
-                for event in google.get("event", []):
-                    mine = [a for a in event.get("attendees", []) if a["email"] == self.email]
-                    if event["id"] in accepted or not mine or mine[0].get("responseStatus") != "needsAction":
-                        continue
-                    http.post(f"/_sandbox/google/calendars/{event['_calendar']}/events/{event['id']}/respond",
-                              json={"email": self.email, "responseStatus": "accepted"}).raise_for_status()
-                    accepted.add(event["id"])
-                    self.say(f"[client] accepted the invite '{event['summary']}'")
+                for line in self.act_once(http, done):
+                    self.say(line)
+
+    def act_once(self, http: httpx.Client, done: set[str] | None = None) -> list[str]:
+        """Answer the client's unanswered forms and accept its pending invites, once; what was done."""
+        done = set() if done is None else done
+        said = []
+        google = http.get("/_sandbox/state", params={"vendor": "google", "kind": [
+            "form", "form_response", "event"]}).json()["google"]
+        for form in google.get("form", []):
+            fid = form["formId"]
+            if fid in done or any(r.get("formId") == fid for r in google.get("form_response", [])):
+                done.add(fid)
+                continue
+            if self.company and self.company not in form["info"]["title"]:
+                continue
+            titles = {i.get("title") for i in form.get("items", [])}
+            answers = {t: a for t, a in self.form_answers.items() if t in titles}
+            if answers:
+                http.post(f"/_sandbox/google/forms/{fid}/responses",
+                          json={"answers": answers, "respondentEmail": self.email}).raise_for_status()
+                done.add(fid)
+                said.append(f"[client] filled in the form '{form['info']['title']}'")
+        for event in google.get("event", []):
+            mine = [a for a in event.get("attendees", []) if a["email"] == self.email]
+            if event["id"] in done or not mine or mine[0].get("responseStatus") != "needsAction":
+                continue
+            http.post(f"/_sandbox/google/calendars/{event['_calendar']}/events/{event['id']}/respond",
+                      json={"email": self.email, "responseStatus": "accepted"}).raise_for_status()
+            done.add(event["id"])
+            said.append(f"[client] accepted the invite '{event['summary']}'")
+        return said
 
 
 # ------------------------------------------------------------------ what the demo's people answer
@@ -203,7 +212,7 @@ def staff_policy(client: NewClient, package_key: str, revise_once: bool = True):
         if what.startswith("qualification-decision"):
             return {"decision": "qualify", "reason": "strategic fit despite the budget"}, "a good fit"
         if what.startswith("solution-design"):
-            return ({"package": package_key, "scope": f"Strategy, marketing and operations support for "
+            return ({"package": package_choice(Settings().rules, package_key), "scope": f"Strategy, marketing and operations support for "
                      f"{client.company_name}'s expansion.", "consulted": "Operations"},
                     "the catalogue package that covers the requested services within budget")
         if what == "client-s-answer-to-proposal-v1" and revise_once:

@@ -70,6 +70,26 @@ def runner_deployments(specs: list[dict[str, Any]]) -> tuple[list[Any], dict[str
     return served, skipped
 
 
+def not_on_a_work_pool(deployments: list[Any]) -> tuple[list[Any], dict[str, str]]:
+    """The deployments no work pool already has on this server, and the others as {name: pool}: a
+    served deployment of the same name would replace the pool's, and its runs would land here."""
+    from prefect.client.orchestration import get_client
+    from prefect.exceptions import ObjectNotFound
+
+    free, taken = [], {}
+    with get_client(sync_client=True) as prefect:
+        for d in deployments:
+            try:
+                existing = prefect.read_deployment_by_name(f"{d.flow_name}/{d.name}")
+            except ObjectNotFound:
+                existing = None
+            if existing is not None and existing.work_pool_name:
+                taken[d.name] = existing.work_pool_name
+            else:
+                free.append(d)
+    return free, taken
+
+
 # ------------------------------------------------------------------------------ serve
 
 
@@ -77,7 +97,7 @@ def _terminate_as_interrupt(signum, frame) -> None:  # SIGTERM stops like Ctrl-C
     raise KeyboardInterrupt
 
 
-def serve(port: int = 4200, sandbox_port: int = 8765) -> None:
+def serve(port: int = 4200, sandbox_port: int = 8765, state: Path | None = None) -> None:
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
     signal.signal(signal.SIGTERM, _terminate_as_interrupt)
     os.chdir(REPO)  # deployment entrypoints are paths relative to the checkout, as in prefect.yaml
@@ -117,8 +137,8 @@ def serve(port: int = 4200, sandbox_port: int = 8765) -> None:
                     if not port_free(sandbox_port):
                         raise SystemExit(f"sandbox port {sandbox_port} is taken: pick another with --sandbox-port, "
                                          f"or use a running sandbox with ONBOARD_SANDBOX_URL")
-                    sandbox = stack.enter_context(
-                        sandbox_server(port=sandbox_port))
+                    # with a state file the sandbox keeps its records across restarts, as Prefect keeps the runs
+                    sandbox = stack.enter_context(sandbox_server(state=state, port=sandbox_port))
                     sandbox_root = sandbox.root
                     os.environ["ONBOARD_SANDBOX_URL"] = sandbox_root
                 # Staff answers in the UI are picked up within this many seconds (default 30).
@@ -129,6 +149,10 @@ def serve(port: int = 4200, sandbox_port: int = 8765) -> None:
             from prefect import serve as prefect_serve
 
             deployments, skipped = runner_deployments(deployment_specs())
+            deployments, on_pools = not_on_a_work_pool(deployments)
+            for name, pool in on_pools.items():
+                say(f"note: not serving {name!r} — it is deployed to the work pool {pool!r} on this server; "
+                    f"serving it here would take it over (delete it there first to serve it here)")
             for name, why in skipped.items():
                 say(f"note: not serving {name!r} — its flow does not import ({why})")
             if not deployments:
@@ -138,6 +162,10 @@ def serve(port: int = 4200, sandbox_port: int = 8765) -> None:
             say(f"Prefect UI:  {ui_url}   (new client: Deployments > new-client > Run > Custom run)")
             say(f"sandbox:     {sandbox_root}" if sandbox_root else "live mode: the vendors' real APIs")
             say(f"serving:     {', '.join(d.name for d in deployments)}   Ctrl-C stops")
+            say("a worker or another shell joins with:")
+            say(f"  export PREFECT_API_URL={api_url}")
+            if sandbox_root:
+                say(f"  export ONBOARD_SANDBOX_URL={sandbox_root}")
             prefect_serve(*deployments, print_starting_message=False)
     except KeyboardInterrupt:
         pass

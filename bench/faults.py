@@ -23,39 +23,6 @@ import httpx
 VENDORS = ("hubspot", "asana", "google", "slack", "zoom")
 
 
-def natural_keys(state: dict) -> Counter:
-    """(vendor/kind, key) -> how many live records carry it."""
-    keys: Counter = Counter()
-    hub = state["hubspot"]
-    for kind, key in (("object:companies", "domain"), ("object:contacts", "email"), ("object:deals", "onboarding_key"),
-                      ("object:notes", "onboarding_note_key")):
-        for o in hub.get(kind, []):
-            value = o["properties"].get(key)
-            if value and not o.get("archived"):
-                keys[(f"hubspot/{kind}", value)] += 1
-    asana = state["asana"]
-    for p in asana.get("project", []):
-        keys[("asana/project", p["name"])] += 1
-    for t in asana.get("task", []):
-        for m in t.get("memberships", []):
-            keys[("asana/task", f"{m['project']}/{t['name']}")] += 1
-    google = state["google"]
-    for f in google.get("file", []):
-        if not f.get("trashed"):
-            keys[("google/file", f"{','.join(f.get('parents') or [])}/{f['name']}")] += 1
-    for f in google.get("form", []):
-        keys[("google/form", f["info"]["title"])] += 1
-    for m in google.get("message", []):
-        keys[("google/message", (m.get("_headers") or {}).get("message-id", m["id"]))] += 1
-    for e in google.get("event", []):
-        keys[("google/event", f"{e.get('_calendar')}/{e['id']}")] += 1
-    for c in state["slack"].get("channel", []):
-        keys[("slack/channel", c["name"])] += 1
-    for m in state["zoom"].get("meeting", []):
-        keys[("zoom/meeting", f"{m['topic']}@{m.get('start_time')}")] += 1
-    return keys
-
-
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--clients", type=int, default=50)
@@ -66,6 +33,7 @@ def main() -> int:
 
     from vendor_sandbox.core.faults import FaultConfig
 
+    from app.census import natural_keys
     from app.simulate import offline_stack, onboard_all, sample_clients, staff_answers
 
     # approvals are answered within a second or two, but 50 runs on two cores need slack: an "hour"

@@ -59,6 +59,10 @@ def without_prefect(answer) -> Iterator[None]:
             stack.enter_context(patch.object(module, "get_run_logger", lambda: plain_logger))
         stack.enter_context(patch.object(flows.journal, "create_markdown_artifact", lambda *a, **k: None))
         stack.enter_context(patch.object(flows.people.waits, "pause_flow_run", answered))
+        # a wait's record lives with the Prefect run; a plain run keeps none
+        stack.enter_context(patch.object(flows.people.waits, "read_flow_run_input", lambda *a, **k: None))
+        stack.enter_context(patch.object(flows.people.waits, "create_flow_run_input", lambda *a, **k: None))
+        stack.enter_context(patch.object(flows.onboarding.new_client, "earlier_unfinished_run", lambda client: None))
         yield
 
 

@@ -60,6 +60,7 @@ def client_journal(company_name: str, domain: str, clock: Callable[[], datetime]
         return
     journal = Journal(company_name, domain, clock)
     token = _CURRENT.set(journal)
+    journal.publish()  # staff see the run's steps from its start, and while it waits (``waiting``)
     try:
         yield journal
     finally:
@@ -74,3 +75,20 @@ def record(sop: str, step: str, detail: str = "", *, status: str = "done", **lin
         logging.getLogger("flows.journal").info("%s %s: %s", sop, step, detail)
         return
     journal.record(sop, step, detail, status=status, **links)
+
+
+def waiting(sop: str, what: str, detail: str, **links: str | None) -> None:
+    """Note that the run now waits on someone, and publish the journal at once (staff see it while it waits)."""
+    record(sop, f"Waiting: {what}", detail, status="waiting", **links)
+    journal = _CURRENT.get()
+    if journal is not None:
+        journal.publish()
+
+
+def waited(what: str, status: str) -> None:
+    """The wait noted by ``waiting`` has ended: ``answered`` or ``timed_out``."""
+    journal = _CURRENT.get()
+    for entry in reversed(journal.entries if journal else []):
+        if entry.step == f"Waiting: {what}" and entry.status == "waiting":
+            entry.status = status
+            return

@@ -4,7 +4,9 @@
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any, ParamSpec, TypeVar
 
 from tasks import base
@@ -37,3 +39,20 @@ def concurrently(*steps: Callable[[], Any]) -> list[Any]:
     (``ONBOARD_PARALLEL_STEPS=false``) one after another. Every step finishes before the first
     error, if any, is raised: nothing is left running behind a failed step."""
     return base.in_parallel(steps)
+
+
+_PHASE: ContextVar[str] = ContextVar("sop_phase", default="")
+
+
+@contextmanager
+def in_phase(name: str) -> Iterator[None]:
+    """The onboarding phase being carried out (e.g. "1 — initial contact"), for what a wait records."""
+    token = _PHASE.set(name or _PHASE.get())
+    try:
+        yield
+    finally:
+        _PHASE.reset(token)
+
+
+def current_phase() -> str:
+    return _PHASE.get()

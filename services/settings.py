@@ -29,6 +29,9 @@ class Settings(BaseSettings):
     templates_dir: Path = REPO / "templates"
     # Seconds in one "hour" of the approval waits in config/onboarding.yaml; tests and demos shrink it.
     wait_hour_seconds: float = Field(3600.0, gt=0)
+    # How a run waits on a person (flows/people/waits.py): "suspend" releases its process (a deployment's
+    # run; the waits sweep reminds and resumes); "pause" keeps it (the demo, tests, direct calls).
+    waits: Literal["suspend", "pause"] = "suspend"
     poll_seconds: float = Field(30.0, gt=0, description="how often a wait checks for an answer")
     sandbox_url: AnyHttpUrl | None = None  # an already running sandbox (else the caller starts one)
     # Per-vendor call budgets (integrations/budget.py): on in live mode; against the sandbox only with a

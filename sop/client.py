@@ -4,14 +4,33 @@ from __future__ import annotations
 
 import unicodedata
 from datetime import date
+from typing import Annotated
 from enum import StrEnum
 from urllib.parse import urlparse
 
-from pydantic import BaseModel, ConfigDict, EmailStr, Field, HttpUrl, field_validator
+from pydantic import BaseModel, ConfigDict, EmailStr, Field, HttpUrl, WithJsonSchema, field_validator
 
+EMAIL_PATTERN = r"^[^@\s,;:<>()\[\]]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}$"
+WEBSITE_PATTERN = r"^https?://[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}(:[0-9]+)?(/[^\s]*)?$"
 BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
 
 
+def titled(title: str):
+    """A human title for an enumeration's JSON schema (what the Prefect form shows instead of the class name)."""
+
+    def decorate(cls):
+        def schema(core_schema, handler):
+            json_schema = handler.resolve_ref_schema(handler(core_schema))
+            json_schema["title"] = title
+            return json_schema
+
+        cls.__get_pydantic_json_schema__ = classmethod(lambda c, cs, h: schema(cs, h))
+        return cls
+
+    return decorate
+
+
+@titled("Source of the lead")
 class LeadSource(StrEnum):
     REFERRAL = "referral"
     WEBSITE = "website"
@@ -22,6 +41,7 @@ class LeadSource(StrEnum):
     OTHER = "other"
 
 
+@titled("Industry")
 class Industry(StrEnum):
     PROFESSIONAL_SERVICES = "professional_services"
     RETAIL = "retail"
@@ -36,6 +56,7 @@ class Industry(StrEnum):
     OTHER = "other"
 
 
+@titled("Service")
 class Service(StrEnum):
     BUSINESS_STRATEGY = "business_strategy"
     MARKETING = "marketing"
@@ -44,6 +65,7 @@ class Service(StrEnum):
     FINANCE_ADVISORY = "finance_advisory"
 
 
+@titled("Communication")
 class CommunicationStyle(StrEnum):
     EMAIL = "email"
     SLACK = "slack"
@@ -56,20 +78,30 @@ class NewClient(BaseModel):
 
     model_config = ConfigDict(str_strip_whitespace=True, extra="forbid")
 
-    company_name: str = Field(min_length=1, max_length=200, description="Client / company name")
-    contact_person: str = Field(min_length=1, max_length=120, description="Full name of the main contact")
-    contact_title: str = Field(min_length=1, max_length=120, description="Job title of the contact")
-    phone: str = Field(pattern=r"^\+?[0-9 ()-]{6,20}$", description="Phone, international format")
-    email: EmailStr = Field(description="Contact's email address")
-    website: HttpUrl = Field(description="Company website (its domain identifies the company)")
-    source_of_lead: LeadSource
-    budget: int = Field(ge=0, le=100_000_000, description="Budget for the engagement, whole currency units")
-    industry: Industry
-    requested_services: list[Service] = Field(min_length=1)
-    timeline_weeks: int = Field(ge=1, le=104, description="How long the client expects the project to run")
-    preferred_communication: CommunicationStyle = CommunicationStyle.EMAIL
-    start_date: date | None = Field(None, description="Desired service start date (default: after kick-off)")
-    notes: str = Field("", max_length=5000)
+    company_name: str = Field(min_length=1, max_length=200, title="Company name", description="The client's company")
+    contact_person: str = Field(min_length=1, max_length=120, title="Contact person",
+                                description="Full name of the main contact")
+    contact_title: str = Field(min_length=1, max_length=120, title="Contact's job title")
+    phone: str = Field(pattern=r"^\+?[0-9 ()-]{6,20}$", title="Phone",
+                       description="International format, e.g. +27 82 555 0144")
+    # the patterns make the Prefect form itself refuse a typo (its JSON-schema check ignores "format")
+    email: EmailStr = Field(title="Email", description="The contact's email address, e.g. sipho@acme.co.za",
+                            json_schema_extra={"pattern": EMAIL_PATTERN})
+    website: HttpUrl = Field(title="Website", description="With https://, e.g. https://www.acme.co.za "
+                                                          "(its domain identifies the company)",
+                             json_schema_extra={"pattern": WEBSITE_PATTERN})
+    source_of_lead: LeadSource = Field(title="Source of the lead")
+    budget: int = Field(ge=0, le=100_000_000, title="Budget", description="For the engagement, whole currency units")
+    industry: Industry = Field(title="Industry")
+    requested_services: list[Service] = Field(min_length=1, title="Requested services")
+    timeline_weeks: int = Field(ge=1, le=104, title="Timeline (weeks)",
+                                description="How long the client expects the project to run")
+    preferred_communication: CommunicationStyle = Field(CommunicationStyle.EMAIL, title="Preferred communication")
+    start_date: Annotated[date | None, WithJsonSchema({"type": "string", "format": "date", "title": "Start date",
+                                                       "description": "Desired service start date (leave empty: "
+                                                                      "after the kick-off)"})] = Field(
+        None, json_schema_extra=lambda schema: schema.pop("default", None))  # no null for the form to fill in
+    notes: str = Field("", max_length=5000, title="Notes")
 
     @field_validator("contact_person", "company_name")
     @classmethod

@@ -14,6 +14,7 @@ class Outcome(StrEnum):
     PROPOSAL_REJECTED = "proposal_rejected"
     PROPOSAL_EXPIRED = "proposal_expired"
     CONTRACT_UNSIGNED = "contract_unsigned"
+    ALREADY_IN_PROGRESS = "already_in_progress"  # refused: another run is onboarding this client
 
 
 class Lead(BaseModel):

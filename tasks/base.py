@@ -52,6 +52,11 @@ def in_sop_step(*steps: str) -> Iterator[None]:
         _SOP_STEPS.reset(token)
 
 
+def current_sop_steps() -> tuple[str, ...]:
+    """The SOP step(s) being carried out (``in_sop_step``), e.g. ("A2.3",)."""
+    return _SOP_STEPS.get()
+
+
 def _run_name(name: str, own: tuple[str, ...]) -> str:
     steps = dict.fromkeys((*_SOP_STEPS.get(), *own))
     return f"{name} [{' '.join(steps)}]" if steps else name
@@ -86,7 +91,7 @@ def in_parallel(calls: Sequence[Callable[[], R]]) -> list[R]:
 
 
 _RUN: ContextVar[str | None] = ContextVar("onboarding_run", default=None)
-DONE_FOR = timedelta(days=30)  # longer than any wait of a run (a contract can take two weeks to sign)
+DONE_FOR = timedelta(days=90)  # longer than all the waits of a run together (config/onboarding.yaml: ~7 weeks)
 
 
 @contextmanager

@@ -154,9 +154,10 @@ def update_contact(crm: HubSpotCRM, contact_id: str, properties: Mapping[str, ob
     return crm.update("contacts", contact_id, dict(properties))
 
 
-@side_effect()
+@side_effect(done_key=lambda p: f"{p['deal_id']}:{p['stage_id']}")
 def move_deal(crm: HubSpotCRM, deal_id: str, pipeline_id: str, stage_id: str) -> Record:
-    """Move the deal to a stage of the onboarding pipeline."""
+    """Move the deal to a stage of the onboarding pipeline; once per run and stage, so a resumed or
+    retried run going through its earlier steps again never moves the deal back."""
     return crm.update("deals", deal_id, {"pipeline": pipeline_id, "dealstage": stage_id})
 
 

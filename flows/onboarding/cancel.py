@@ -13,6 +13,7 @@ from collections.abc import Callable
 from prefect import flow
 
 import services
+from flows.onboarding.client_runs import stop_run, unfinished_runs
 from flows.onboarding.deal_pipeline import onboarding_pipeline
 from flows.onboarding.meetings import cancel_future_meeting
 from flows.steps import concurrently, sop_step
@@ -81,6 +82,8 @@ def archive_when_cancelled(flow, flow_run, state) -> None:
 
 @flow(name="cancel-onboarding", flow_run_name="cancel {domain}", log_prints=True)
 def cancel_onboarding(domain: str, reason: str = "cancelled by staff") -> list[str]:
-    """Archive what a client's onboarding made (``onboard cancel DOMAIN``, for a run started in-process;
-    a run served by a worker or ``onboard serve`` archives itself when it is cancelled)."""
-    return archive_onboarding(services.current(), domain, reason)
+    """Stop the client's unfinished new-client runs and archive what its onboarding made
+    (``onboard cancel DOMAIN``; a run served by a worker or ``onboard serve`` also archives itself
+    when it is cancelled: archiving twice changes nothing)."""
+    stopped = [stop_run(run, reason) for run in unfinished_runs(domain)]
+    return [*stopped, *archive_onboarding(services.current(), domain, reason)]

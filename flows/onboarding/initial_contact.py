@@ -9,7 +9,7 @@ from flows.onboarding.deal_pipeline import onboarding_pipeline
 from flows.onboarding.meetings import cancel_future_meeting, meeting_slot
 from flows.onboarding.phase import phase_of
 from flows.people.approvals import DiscoveryNotes, QualificationDecision
-from flows.people.waits import answers_by_key, ask_staff, escalate, wait_for_client
+from flows.people.waits import ClientReminder, answers_by_key, ask_staff, escalate, wait_for_client
 from flows.steps import concurrently, sop_step
 from services import Services
 from sop.client import NewClient
@@ -24,7 +24,7 @@ def initial_contact(client: NewClient) -> tuple[Outcome | None, Lead]:
     """Lead capture, welcome, specialist, discovery call, intake, notes and qualification.
 
     Returns (None, lead) when the client qualifies, or (DECLINED, lead) after the decline path."""
-    with phase_of(client) as svc:
+    with phase_of(client, "1 — initial contact") as svc:
         return make_contact(client, svc)
 
 
@@ -61,9 +61,14 @@ def assign_specialist(client: NewClient, svc: Services, lead: Lead, pipeline) ->
     """The least-loaded onboarding specialist (by open onboardings) owns the client's records."""
     hub = svc.clients.hubspot
     specialists = [str(p.email) for p in svc.profile.people(Role.ONBOARDING_SPECIALIST)]
-    owners, load = concurrently(lambda: hubspot.owner_ids(hub, specialists),
-                                lambda: hubspot.open_onboardings_by_owner(hub, pipeline))
-    if lead.owner_id in owners.values():  # a re-run keeps the specialist already assigned
+    owners, load, known = concurrently(lambda: hubspot.owner_ids(hub, specialists),
+                                       lambda: hubspot.open_onboardings_by_owner(hub, pipeline),
+                                       lambda: hubspot.read_company(hub, lead.company_id))
+    # a re-run, a resumed or a retried run keeps the specialist already assigned (read from the CRM:
+    # the deal a resumed run remembers is the one it created, from before the assignment)
+    if known.get("specialist_email") in owners:
+        email_of = known["specialist_email"]
+    elif lead.owner_id in owners.values():
         email_of = next(e for e, oid in owners.items() if oid == lead.owner_id)
     else:
         email_of = min(owners, key=lambda e: (load.get(owners[e], 0), specialists.index(e)))
@@ -132,8 +137,14 @@ def send_intake_form(client: NewClient, svc: Services, lead: Lead, specialist: P
 def collect_intake(client: NewClient, svc: Services, lead: Lead, specialist: Person, form) -> Lead:
     """SOP-A 2.1 / B1.2: wait (with reminders) for the intake answers -> HubSpot."""
     hub, wait = svc.clients.hubspot, svc.rules.wait("intake_form")
+    again = svc.renderer.render("email/intake_request.html.j2", client=client, specialist=specialist,
+                                form_title=form.title, form_url=form.responder_uri, reminder=True)
+    reminder = ClientReminder(to=str(client.email), sender=str(specialist.email), subject=again.subject,
+                              body=again.body, key="intake-request")
     response = wait_for_client(svc, lambda: next(iter(forms.read_responses(svc.clients.forms, form.id)), None),
-                               wait, lambda n: request_intake(client, svc, specialist, form, n), "intake form")
+                               wait, lambda n: request_intake(client, svc, specialist, form, n), "Intake form",
+                               client_name=client.company_name, domain=client.domain, link=form.responder_uri,
+                               form_id=form.id, reminder=reminder)
     if response is None:
         escalate(svc, client.company_name, client.domain, "the intake form was not answered", wait.on_timeout)
         record("B1.2", "Intake form not answered", "escalated; continuing with the details staff entered",
@@ -150,13 +161,17 @@ def collect_intake(client: NewClient, svc: Services, lead: Lead, specialist: Per
 def record_discovery_notes(client: NewClient, svc: Services, lead: Lead, specialist: Person) -> Lead:
     """SOP-A 2.3: the specialist's notes -> HubSpot note (contact, company, deal) and a Doc in Drive."""
     wait = svc.rules.wait("discovery_notes")
+    asked = {q["key"]: q["title"] for q in svc.surveys.intake.question_specs()}  # the client's answers, by question
+    context = {"Contact": f"{client.contact_person}, {client.contact_title} <{client.email}>",
+               "Requested services": ", ".join(s.value.replace("_", " ") for s in client.requested_services),
+               "Budget": f"{client.budget:,}", **{asked.get(k, k): v for k, v in lead.intake_answers.items()}}
     notes = ask_staff(svc, DiscoveryNotes, wait, what="Discovery call notes", approver=specialist,
-                      client_name=client.company_name, domain=client.domain)
+                      client_name=client.company_name, domain=client.domain, context=context)
     if notes is None:  # escalate: the account manager gets one more period to write them
         escalate(svc, client.company_name, client.domain, "discovery notes are missing", "ask the account manager")
         notes = ask_staff(svc, DiscoveryNotes, wait, what="Discovery call notes (escalated)",
                           approver=svc.person(Role.ACCOUNT_MANAGER), client_name=client.company_name,
-                          domain=client.domain)
+                          domain=client.domain, context=context)
     folders = drive.ensure_client_folder(svc.clients.drive, client.domain, client.company_name)
     lead = lead.model_copy(update={"folder_ids": {k: f.id for k, f in folders.items()}})
 
@@ -191,7 +206,10 @@ def qualify(client: NewClient, svc: Services, lead: Lead) -> Outcome | None:
     if verdict is Verdict.BORDERLINE:
         wait = svc.rules.wait("qualification")
         answer = ask_staff(svc, QualificationDecision, wait, what="Qualification decision",
-                           approver=svc.person(Role.SALES), client_name=client.company_name, domain=client.domain)
+                           approver=svc.person(Role.SALES), client_name=client.company_name, domain=client.domain,
+                           context={"Rules say": "; ".join(reasons), "Budget": f"{client.budget:,}",
+                                    "Industry": client.industry.value.replace("_", " "),
+                                    "Discovery call notes": "in HubSpot and the client's Drive folder"})
         if answer is None:
             verdict, reasons = Verdict.NOT_QUALIFIED, reasons + [f"no staff decision in time ({wait.on_timeout})"]
         else:

@@ -3,14 +3,11 @@
 from __future__ import annotations
 
 from prefect import flow
-from prefect.context import FlowRunContext
-from prefect.exceptions import FlowPauseTimeout
-from prefect.flow_runs import suspend_flow_run
 
 from flows.journal import record
 from flows.onboarding.phase import phase_of
 from flows.people.approvals import ContractSigned, NegotiationDecision, solution_design_form
-from flows.people.waits import ask_staff, escalate, remind
+from flows.people.waits import ask_staff, escalate
 from flows.steps import concurrently, sop_step
 from services import Services
 from sop.client import NewClient
@@ -25,7 +22,7 @@ MAX_REVISIONS = 5
 @flow(name="phase-2-proposal-and-agreement", flow_run_name="phase 2 — {client.company_name}")
 def proposal_and_agreement(client: NewClient, lead: Lead) -> tuple[Outcome | None, Agreement | None]:
     """Solution design, proposal (with revisions), contract and signatures; deal closed-won."""
-    with phase_of(client) as svc:
+    with phase_of(client, "2 — proposal and agreement") as svc:
         return agree(client, svc, lead)
 
 
@@ -46,14 +43,21 @@ def design_solution(client: NewClient, svc: Services, lead: Lead) -> tuple[Servi
     suggested = svc.rules.suggest_package(client)
     form = solution_design_form(svc.rules)
     answer = ask_staff(svc, form, svc.rules.wait("solution_design"), what="Solution design",
-                       approver=svc.person(Role.SALES), client_name=client.company_name, domain=client.domain)
+                       approver=svc.person(Role.SALES), client_name=client.company_name, domain=client.domain,
+                       initial={"package": form.model_fields["package"].annotation[suggested.key]},
+                       context={"Suggested package": f"{suggested.name} ({svc.rules.currency} {suggested.price:,})",
+                                "Requested services": ", ".join(s.value.replace("_", " ")
+                                                                for s in client.requested_services),
+                                "Budget": f"{svc.rules.currency} {client.budget:,}",
+                                "Timeline": f"{client.timeline_weeks} weeks",
+                                "Discovery call notes": "in HubSpot and the client's Drive folder"})
     if answer is None:  # escalation path: the suggestion stands and the account manager is told
         escalate(svc, client.company_name, client.domain, "no solution design decision",
                  f"proceed with the suggested {suggested.name}")
         package, scope, price = suggested, default_scope(client, suggested), suggested.price
         detail = f"{package.name} (suggested; no staff answer)"
     else:
-        package = svc.rules.package(answer.package.value)
+        package = svc.rules.package(answer.package.name)
         scope, price = answer.scope, answer.price or package.price
         detail = f"{package.name} confirmed by staff" + (f"; consulted {answer.consulted}" if answer.consulted else "")
     hubspot.update_company(svc.clients.hubspot, lead.company_id, {"service_package": package.key})
@@ -93,7 +97,7 @@ def present_proposal(client: NewClient, svc: Services, lead: Lead, package: Serv
                              + ("<br>Changes: " + "; ".join(changes) if changes else ""),
                              svc.now(), lead.owner_id, lead.ids(), key=f"{client.domain}:proposal-v{version}"))
     record("B2.2", f"Proposal v{version} presented", f"{svc.rules.currency} {price:,}", doc=file.web_view_link)
-    return file.id
+    return file
 
 
 @sop_step("B2.3")
@@ -105,9 +109,13 @@ def negotiate(client: NewClient, svc: Services, lead: Lead, package: ServicePack
     hub, wait = svc.clients.hubspot, svc.rules.wait("negotiation")
     version, changes = 1, []
     while True:
-        file_id = present_proposal(client, svc, lead, package, scope, price, version, changes)
+        file = present_proposal(client, svc, lead, package, scope, price, version, changes)
+        file_id = file.id
         answer = ask_staff(svc, NegotiationDecision, wait, what=f"Client's answer to proposal v{version}",
-                           approver=svc.person(Role.SALES), client_name=client.company_name, domain=client.domain)
+                           approver=svc.person(Role.SALES), client_name=client.company_name, domain=client.domain,
+                           context={f"Proposal v{version}": file.web_view_link, "Package": package.name,
+                                    "Price": f"{svc.rules.currency} {price:,}",
+                                    "Changes in this version": "; ".join(changes) or "none (the first version)"})
         if answer is not None and answer.decision == "accept":
             record("B2.3", "Proposal accepted", f"v{version}")
             return None, version, file_id, price
@@ -120,7 +128,7 @@ def negotiate(client: NewClient, svc: Services, lead: Lead, package: ServicePack
             record("B2.3", "Proposal not accepted", outcome.value, status="done")
             return outcome, version, file_id, price
         changes = [c.strip() for c in answer.change_notes.splitlines() if c.strip()] or ["revised on request"]
-        price = answer.price if answer.price is not None else price
+        price = answer.price or price
         hubspot.add_note(hub, f"Revision requested for v{version}: " + "; ".join(changes), svc.now(), lead.owner_id,
                      lead.ids(), key=f"{client.domain}:revision-{version}")
         record("B2.3", f"Revision requested on v{version}", "; ".join(changes))
@@ -178,17 +186,7 @@ def sign_contract(client: NewClient, svc: Services, lead: Lead, package: Service
 
 
 def wait_for_signatures(client: NewClient, svc: Services) -> ContractSigned | None:
-    """Signing can take days: under a deployment the run suspends (no process held, reminders sent
-    before it); run directly, it pauses like every other approval."""
-    wait = svc.rules.wait("contract_signature")
-    ctx = FlowRunContext.get()
-    if ctx and ctx.flow_run.deployment_id:
-        remind(svc, svc.person(Role.FINANCE), "Contract signature confirmation", client.company_name,
-               client.domain, f"{wait.timeout_hours:g} hours", wait.on_timeout, 0)
-        try:
-            return suspend_flow_run(wait_for_input=ContractSigned, timeout=round(svc.wait_seconds(wait.timeout_hours)),
-                                    key="contract-signature")
-        except FlowPauseTimeout:
-            return None
-    return ask_staff(svc, ContractSigned, wait, what="Contract signature confirmation",
-                     approver=svc.person(Role.SALES), client_name=client.company_name, domain=client.domain)
+    """Signing can take days: the run waits like every other approval (suspended under a deployment)."""
+    return ask_staff(svc, ContractSigned, svc.rules.wait("contract_signature"), what="Contract signature confirmation",
+                     approver=svc.person(Role.SALES), client_name=client.company_name, domain=client.domain,
+                     context={"Client signatory": f"{client.contact_person}, {client.contact_title}"})

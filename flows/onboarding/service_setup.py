@@ -28,7 +28,7 @@ TEAM_ROLES = (Role.ACCOUNT_MANAGER, Role.ONBOARDING_SPECIALIST, Role.CLIENT_RELA
 @flow(name="phase-3-service-setup", flow_run_name="phase 3 — {client.company_name}")
 def service_setup(client: NewClient, lead: Lead, agreement: Agreement) -> Setup:
     """Accounts and client id, project plan, channels, introductions, welcome pack and kick-off."""
-    with phase_of(client) as svc:
+    with phase_of(client, "3 — service setup") as svc:
         return set_up(client, svc, lead, agreement)
 
 
@@ -254,7 +254,9 @@ def record_kickoff(client: NewClient, svc: Services, lead: Lead, manager: Person
     """SOP-B 3.4: after the kick-off, the confirmed objectives, timeline and next steps -> HubSpot + Drive."""
     wait = svc.rules.wait("kickoff_outcome")
     outcome = ask_staff(svc, KickoffOutcome, wait, what="Kick-off outcome", approver=manager,
-                        client_name=client.company_name, domain=client.domain)
+                        client_name=client.company_name, domain=client.domain,
+                        context={"Client contact": f"{client.contact_person} <{client.email}>",
+                                 "Client folder": f"https://drive.google.com/drive/folders/{lead.folder_ids.get('root', '')}"})
     if outcome is None:
         escalate(svc, client.company_name, client.domain, "the kick-off outcome was not recorded", "follow up in the first check-in")
         record("B3.4", "Kick-off outcome", "not recorded in time; escalated", status="timed_out")

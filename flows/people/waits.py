@@ -1,7 +1,22 @@
 """Waiting on people: staff answer a typed form in the Prefect UI; clients answer a Google Form.
 
-Every wait sends reminders at the configured interval and ends after the configured timeout; the
-caller then follows the wait's ``on_timeout`` path (escalate, decline or end), never silently.
+Every wait is written down when it starts (``WaitRecord``: who, what, since when, until when, the
+link; a Prefect flow-run input of the waiting run, so it outlives any process), the person asked is
+told at once (Slack DM and email), reminders follow at the configured interval, and the wait ends
+after the configured timeout: the caller then follows the wait's ``on_timeout`` path (escalate,
+decline or end), never silently.
+
+How a run waits (``Settings.waits``):
+- ``suspend`` (default): a run of a deployment suspends (``suspend_flow_run``): it ends its process
+  and holds nothing while it waits. The waits sweep (``flows/people/sweep_waits.py``, scheduled) sends
+  the reminders, notices a client's answer, and resumes the run at its deadline; staff resume it by
+  answering. The resumed run starts again from the top and skips every step already done (task
+  results persisted per run, ``tasks.base.run_scope``); the same pause key returns the answer.
+- ``pause``, and any run that is not a deployment's top-level run (Prefect suspends only those): the
+  run pauses in its process and checks for the answer itself (the demo and the tests).
+
+An answer Prefect accepted but the form's model refuses (a typo the JSON schema cannot catch) is
+asked again with the error shown in the form, under the next key; it never fails the run.
 """
 
 from __future__ import annotations
@@ -9,21 +24,27 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Callable
+from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
 from prefect import get_run_logger
 from prefect.client.orchestration import get_client
 from prefect.context import FlowRunContext
-from prefect.exceptions import FlowPauseTimeout
-from prefect.flow_runs import pause_flow_run
-from prefect.input import RunInput
+from prefect.exceptions import FlowPauseTimeout, PrefectHTTPStatusError
+from prefect.flow_runs import pause_flow_run, suspend_flow_run
+from prefect.input import RunInput, create_flow_run_input, read_flow_run_input
+from prefect.input.run_input import keyset_from_base_key
 from prefect.settings import PREFECT_UI_URL
 from prefect.states import Running
+from pydantic import BaseModel, ValidationError
 
+from flows.journal import waited, waiting
+from flows.steps import current_phase
 from services import Services
 from sop.profile import Person, Role
 from sop.rules import Wait
 from tasks import gmail, slack
+from tasks.base import current_sop_steps
 
 T = TypeVar("T", bound=RunInput)
 
@@ -33,10 +54,100 @@ def slug(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
 
 
-def run_url() -> str:
+def run_url(run_id: str | None = None) -> str:
     ctx = FlowRunContext.get()
     base = (PREFECT_UI_URL.value() or "http://127.0.0.1:4200").rstrip("/")
-    return f"{base}/runs/flow-run/{ctx.flow_run.id}" if ctx else base
+    run_id = run_id or (str(ctx.flow_run.id) if ctx else None)
+    return f"{base}/runs/flow-run/{run_id}" if run_id else base
+
+
+class ClientReminder(BaseModel):
+    """The reminder email to a client, rendered when the wait starts, for whoever sends it."""
+
+    to: str
+    sender: str
+    subject: str
+    body: str
+    key: str  # reminder n is sent once under f"{key}-{n}"
+
+
+class WaitRecord(BaseModel):
+    """One wait of a run, stored as the run's input ``wait-<name>`` when the wait starts."""
+
+    name: str  # the pause key without its attempt number, e.g. "discovery-call-notes"
+    what: str
+    step: str
+    phase: str = ""  # the onboarding phase, e.g. "1 — initial contact" (empty for a follow-up)
+    waits_on: str  # an email address (staff) or "client"
+    client: str
+    domain: str
+    asked_at: datetime
+    deadline: datetime
+    remind_every_seconds: float
+    on_timeout: str
+    link: str  # where the answer is given: the run's page (staff) or the client's form
+    client_form_id: str | None = None  # a client wait ends when this Google Form has a response
+    reminder: ClientReminder | None = None
+
+    def reminders_due(self, now: datetime) -> int:
+        return max(0, int((now - self.asked_at).total_seconds() // self.remind_every_seconds))
+
+
+def wait_input(name: str) -> str:
+    return f"wait-{name}"
+
+
+def timeout_input(name: str) -> str:
+    return f"timeout-{name}"
+
+
+def can_suspend(svc: Services) -> bool:
+    """Prefect suspends only a deployment's top-level run (a subflow or a direct call pauses)."""
+    ctx = FlowRunContext.get()
+    return bool(svc.settings.waits == "suspend" and ctx and ctx.flow_run.deployment_id
+                and not ctx.flow_run.parent_task_run_id)
+
+
+def open_wait(svc: Services, name: str, wait: Wait, **fields: Any) -> WaitRecord:
+    """The run's record of this wait: the one written when it first started (a resumed or retried
+    run keeps its times), else a new one, written now."""
+    stored = read_flow_run_input(wait_input(name))
+    if stored:
+        return WaitRecord.model_validate(stored)
+    now = svc.now()
+    record = WaitRecord(name=name, asked_at=now, deadline=now + timedelta(seconds=svc.wait_seconds(wait.timeout_hours)),
+                        remind_every_seconds=svc.wait_seconds(wait.remind_every_hours), on_timeout=wait.on_timeout,
+                        step=" ".join(current_sop_steps()), phase=current_phase(), **fields)
+    if not create_once(wait_input(name), record.model_dump(mode="json")):  # another process of the run wrote it first
+        return WaitRecord.model_validate(read_flow_run_input(wait_input(name)))
+    return record
+
+
+def create_once(key: str, value: Any, flow_run_id: Any = None) -> bool:
+    """Write the run's input ``key`` unless it exists (False then): two processes of one run (a retry
+    racing a resume) or two sweeps at once write it once."""
+    try:
+        create_flow_run_input(key, value, flow_run_id=flow_run_id)
+    except PrefectHTTPStatusError as exc:
+        if exc.response.status_code != 409:
+            raise
+        return False
+    return True
+
+
+def earlier_answer(form: type[T], key: str) -> T | None:
+    """The answer given to the pause ``key`` of this run before, if any (loaded through ``form``).
+    Prefect forgets a run's pause keys when the run is retried; the answers are still the run's inputs."""
+    for state in ("suspended", "paused"):
+        keyset = keyset_from_base_key(f"{state}-{key}")
+        if read_flow_run_input(keyset["response"]) is not None:
+            return form.load(keyset)
+    return None
+
+
+def timed_out(name: str) -> bool:
+    """The waits sweep marked this wait as past its deadline before resuming the run."""
+    return read_flow_run_input(timeout_input(name)) is not None
 
 
 class RunCancelled(Exception):
@@ -58,15 +169,22 @@ def _back_to_running() -> None:
         client.set_flow_run_state(ctx.flow_run.id, Running(), force=True)
 
 
+def local_time(svc: Services, when: datetime) -> str:
+    return when.astimezone(svc.profile.tz).strftime("%a %d %b %Y %H:%M %Z")
+
+
 def remind(svc: Services, approver: Person, what: str, client_name: str, domain: str, deadline: str,
-           outcome: str, n: int) -> None:
-    """One reminder to the approver: a Slack DM and an email, both sent once per reminder number."""
-    url = run_url()
+           outcome: str, n: int, url: str | None = None, step: str = "") -> None:
+    """Tell the approver a wait is theirs (``n`` = 0, at once) or remind them (``n`` > 0): a Slack DM
+    and an email, each sent once per number."""
+    url = url or run_url()
     key = f"reminder-{slug(what)}-{n}"
-    slack.remind_on_slack(svc.clients.slack, str(approver.email),
-                    f"Reminder: *{what}* for {client_name} is waiting for you: {url}", key=f"{domain}:{key}")
-    email = svc.renderer.render("email/reminder.html.j2", approver=approver, what=what, run_url=url,
-                               deadline=deadline, outcome=outcome, client={"company_name": client_name})
+    text = (f"Reminder: *{what}* for {client_name} is waiting for you: {url}" if n else
+            f"*{what}* for {client_name} needs your answer by {deadline}: {url}")
+    slack.remind_on_slack(svc.clients.slack, str(approver.email), text, key=f"{domain}:{key}")
+    email = svc.renderer.render("email/reminder.html.j2", approver=approver, what=what, run_url=url, step=step,
+                               deadline=deadline, outcome=outcome, client={"company_name": client_name},
+                               reminder=bool(n))
     gmail.send_email(svc.clients.gmail, str(approver.email), email, key=key, domain=domain)
 
 
@@ -76,52 +194,112 @@ def escalate(svc: Services, client_name: str, domain: str, problem: str, path: s
     remind(svc, manager, f"Escalation: {problem}", client_name, domain, "now", path, 0)
 
 
+def describe(record: WaitRecord, svc: Services, approver: Person, context: dict[str, str], error: str | None) -> str:
+    """What the Resume dialog shows above the form: the approval, the client, the deadline, the
+    context needed to answer, and the error of a refused answer."""
+    lines = [f"**{record.what}**" + (f" — SOP step {record.step}" if record.step else ""),
+             f"Client: **{record.client}** ({record.domain}) · asked of {approver.name} <{approver.email}>",
+             f"Answer by **{local_time(svc, record.deadline)}**; after that the run will {record.on_timeout}."]
+    if error:
+        lines.insert(0, f"⚠️ **Your last answer was not accepted**: {error}. Please correct it and resume again.")
+    if context:
+        lines.append("\n".join(f"- {k}: {v}" for k, v in context.items()))
+    return "\n\n".join(lines)
+
+
+def refused(exc: ValidationError) -> str:
+    return "; ".join(f"{'.'.join(map(str, e['loc'])) or 'answer'}: {e['msg']}" for e in exc.errors())
+
+
 def ask_staff(svc: Services, form: type[T], wait: Wait, *, what: str, approver: Person, client_name: str,
-              domain: str) -> T | None:
-    """Pause for ``form``; remind every ``remind_every_hours``; None once ``timeout_hours`` pass."""
+              domain: str, context: dict[str, str] | None = None, initial: dict[str, Any] | None = None) -> T | None:
+    """Ask ``approver`` to answer ``form`` (``initial`` preselected, ``context`` shown above it); the
+    answer, or None once ``timeout_hours`` pass without one."""
     log = get_run_logger()
+    name = slug(what)
+    record = open_wait(svc, name, wait, what=what, waits_on=str(approver.email), client=client_name, domain=domain,
+                       link=run_url())
+    deadline_text = local_time(svc, record.deadline)
+    remind(svc, approver, what, client_name, domain, deadline_text, wait.on_timeout, 0, step=record.step)
+    waiting(record.step, what, f"on {approver.name} since {local_time(svc, record.asked_at)}; answer by {deadline_text}",
+            answer=record.link)
+    durable = can_suspend(svc)
     interval = svc.wait_seconds(wait.remind_every_hours)
-    deadline = time.monotonic() + svc.wait_seconds(wait.timeout_hours)
-    reminders = 0
+    ends = time.monotonic() + max(0.0, (record.deadline - svc.now()).total_seconds())
+    attempt, reminders, error = 0, 0, None
     while True:
-        left = deadline - time.monotonic()
+        key = f"{name}-{attempt}"
+        asked = form.with_initial_data(description=describe(record, svc, approver, context or {}, error),
+                                       **(initial or {}))
         try:
-            key = f"{slug(what)}-{reminders}"
-            answer = pause_flow_run(wait_for_input=form, timeout=max(1, round(min(interval, left))),
-                                    poll_interval=max(0.05, min(svc.settings.poll_seconds, interval / 2)),
-                                    key=key)
-            log.info("%s answered by staff", what)
-            return answer
+            answer = earlier_answer(asked, key)  # a retried run: Prefect forgets its pauses, the answers stay
+            if answer is None and durable and not timed_out(name):
+                # the first time this ends the process; resumed, it returns the answer
+                answer = suspend_flow_run(wait_for_input=asked, key=key)
+            elif answer is None and not durable:
+                answer = pause_flow_run(wait_for_input=asked, key=key,
+                                        timeout=max(1, round(min(interval, ends - time.monotonic()))),
+                                        poll_interval=max(0.05, min(svc.settings.poll_seconds, interval / 2)))
+        except ValidationError as exc:  # asked again, with what was wrong
+            error = refused(exc)
+            log.warning("%s: answer refused (%s); asking again", what, error)
+            attempt += 1
+            continue
         except FlowPauseTimeout:
             _back_to_running()
-        if time.monotonic() >= deadline:
+            attempt += 1
+            if time.monotonic() < ends:
+                reminders += 1
+                remind(svc, approver, what, client_name, domain, deadline_text, wait.on_timeout, reminders)
+                continue
+            answer = None
+        if answer is None:
             log.warning("%s: no answer within %s hours -> %s", what, wait.timeout_hours, wait.on_timeout)
-            return None
-        reminders += 1
-        remind(svc, approver, what, client_name, domain, f"{wait.timeout_hours:g} hours after the request",
-               wait.on_timeout, reminders)
+        else:
+            log.info("%s answered by staff", what)
+        waited(what, "timed_out" if answer is None else "answered")
+        return answer
 
 
 def wait_for_client(svc: Services, check: Callable[[], object | None], wait: Wait, remind_client: Callable[[int], None],
-                    what: str) -> object | None:
-    """Poll ``check`` until it returns something; ``remind_client(n)`` at each interval; None on timeout."""
+                    what: str, *, client_name: str, domain: str, link: str, form_id: str,
+                    reminder: ClientReminder) -> object | None:
+    """Until ``check`` returns something (the client's answer to the Google Form ``form_id``): the
+    answer, or None after ``timeout_hours``. Suspended, the waits sweep checks the form and sends
+    ``reminder``; pausing in-process, ``check`` is polled and ``remind_client(n)`` sent."""
     log = get_run_logger()
-    start = time.monotonic()
-    interval = svc.wait_seconds(wait.remind_every_hours)
-    timeout = svc.wait_seconds(wait.timeout_hours)
-    reminders = 0
+    name = slug(what)
+    record = open_wait(svc, name, wait, what=what, waits_on="client", client=client_name, domain=domain, link=link,
+                       client_form_id=form_id, reminder=reminder)
+    found = check()
+    if found is not None:
+        return found
+    waiting(record.step, what, f"on the client since {local_time(svc, record.asked_at)}; "
+                               f"until {local_time(svc, record.deadline)}", form=link)
+    if can_suspend(svc):
+        if not timed_out(name):
+            suspend_flow_run(key=f"{name}-0")  # ends the process; the sweep resumes the run
+        found = check()
+        if found is None:
+            log.warning("%s: nothing within %s hours -> %s", what, wait.timeout_hours, wait.on_timeout)
+        waited(what, "timed_out" if found is None else "answered")
+        return found
+    ends = time.monotonic() + max(0.0, (record.deadline - svc.now()).total_seconds())
+    start, reminders = time.monotonic(), 0
+    interval = record.remind_every_seconds
     while True:
         found = check()
         if found is not None:
+            waited(what, "answered")
             return found
-        elapsed = time.monotonic() - start
-        if elapsed >= timeout:
+        if time.monotonic() >= ends:
             log.warning("%s: nothing within %s hours -> %s", what, wait.timeout_hours, wait.on_timeout)
+            waited(what, "timed_out")
             return None
-        if elapsed >= (reminders + 1) * interval:
+        if time.monotonic() - start >= (reminders + 1) * interval:
             reminders += 1
             remind_client(reminders)
-        time.sleep(min(svc.settings.poll_seconds, max(0.2, timeout - elapsed)))
+        time.sleep(min(svc.settings.poll_seconds, max(0.2, ends - time.monotonic())))
 
 
 def answers_by_key(form, response, questions: list[dict[str, Any]]) -> dict[str, str]:

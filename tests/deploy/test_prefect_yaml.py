@@ -51,7 +51,8 @@ def read_deployments(pool: str) -> dict:
 
 
 def test_prefect_yaml_names_every_deployment_with_its_schedule():
-    assert set(SPECS) == {"new-client", "engagement-sweep", "kpi-report", *FOLLOW_UPS}
+    assert set(SPECS) == {"new-client", "engagement-sweep", "waits-sweep", "kpi-report", *FOLLOW_UPS}
+    assert [(s["cron"], s["timezone"]) for s in SPECS["waits-sweep"]["schedules"]] == [("*/5 * * * *", COMPANY_TZ)]
     assert SPECS["new-client"]["entrypoint"] == "flows/onboarding/new_client.py:onboard_client"
     assert not SPECS["new-client"].get("schedules")
     assert [(s["cron"], s["timezone"]) for s in SPECS["engagement-sweep"]["schedules"]] == [("0 7 * * *", COMPANY_TZ)]

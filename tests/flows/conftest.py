@@ -24,6 +24,7 @@ import pytest
 from app.people import INTAKE_ANSWERS, ClientActor, Staff
 from services import Services, use_services
 from services.clients import Clients, sandbox_clients
+from flows.people.approvals import package_choice
 from services.settings import Settings
 from sop.client import NewClient
 from sop.outcomes import Agreement, Lead
@@ -125,7 +126,7 @@ def contract_signed(client: NewClient) -> dict[str, Any]:
 
 
 def solution(client: NewClient, package: str = "launch", price: int | None = None) -> dict[str, Any]:
-    answer = {"package": package, "scope": f"Strategy and marketing for {client.company_name}.",
+    answer = {"package": package_choice(Settings().rules, package), "scope": f"Strategy and marketing for {client.company_name}.",
               "consulted": "Operations"}
     if price is not None:
         answer["price"] = price

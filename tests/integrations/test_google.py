@@ -254,6 +254,17 @@ def test_send_is_idempotent_with_message_id(google):
     assert f"Message-ID: <{mid}>".encode() in base64.urlsafe_b64decode(raw_msg["raw"])
 
 
+def test_a_long_message_id_folded_onto_its_own_line_is_still_found(google):
+    """A Message-ID longer than a header line arrives folded (RFC 5322 2.2.3); Gmail's rfc822msgid:
+    search unfolds it, so the second send with it sends nothing (it sent twice before the sandbox did)."""
+    mid = f"reminder-client-s-answer-to-proposal-v1-{uuid.uuid4().hex[:6]}@testco-2af054b1.example"
+    assert len(f"Message-ID: <{mid}>") > 78  # folded by Python's email package, as by most mailers
+    to = f"{uniq('c')}@client.example"
+    sent = google.gmail.send(to, "Reminder", "<p>Please answer</p>", message_id=mid)
+    again = google.gmail.send(to, "Reminder", "<p>Please answer</p>", message_id=mid)
+    assert again.skipped is True and again.id == sent.id
+
+
 def test_upsert_event_inserts_then_patches(google, sandbox):
     eid = g.event_id_for("kickoff", uniq("client"))
     start, end = _slot(0)

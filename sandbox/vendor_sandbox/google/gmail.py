@@ -93,10 +93,12 @@ class GmailApi(Api):
         return message_from_bytes(decode_raw(row["_raw"]), policy=default)
 
     def _header(self, row: dict[str, Any], name: str) -> str:
+        """A header's value unfolded (RFC 5322 2.2.3: a long Message-ID arrives folded onto a new line)."""
         if "_headers" in row:
-            return row["_headers"].get(name.lower(), "")
-        value = self._message(row).get(name)
-        return str(value) if value is not None else ""
+            value = row["_headers"].get(name.lower(), "")
+        else:
+            value = self._message(row).get(name)
+        return " ".join(str(value).split()) if value is not None else ""
 
     def _get(self, msg_id: str) -> dict[str, Any]:
         row = self.db.get("message", msg_id)

@@ -14,9 +14,10 @@ from prefect.client.orchestration import get_client
 from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterName, FlowRunFilterState, FlowRunFilterStateType
 from prefect.client.schemas.objects import StateType
 from prefect.flow_runs import resume_flow_run
+from prefect.input import read_flow_run_input
 
 from flows.onboarding.initial_contact import initial_contact
-from flows.people.approvals import DiscoveryNotes
+from flows.people.approvals import DiscoveryNotes, NegotiationDecision
 from flows.people.waits import ask_staff, slug
 from services import use_services
 from sop.outcomes import Outcome
@@ -115,10 +116,13 @@ def test_an_approval_that_times_out_reminds_the_approver_and_returns_none(make_s
     approver = str(svc.person(Role.ONBOARDING_SPECIALIST).email)
     v = view(client)
     dms = [m for m in v.dms_to(approver) if client.company_name in m["text"]]
-    assert dms and all(m["text"].startswith(f"Reminder: *{what}*") for m in dms)
-    assert str(state.state_details.flow_run_id) in dms[0]["text"]  # links the paused run
+    told, *reminders = dms  # told at once (what, by when, the link), then reminded
+    assert told["text"].startswith(f"*{what}* for {client.company_name} needs your answer by")
+    assert reminders and all(m["text"].startswith(f"Reminder: *{what}*") for m in reminders)
+    assert all(str(state.state_details.flow_run_id) in m["text"] for m in dms)  # links the paused run
     emails = v.emails(to=approver)
-    assert f"<reminder-{slug(what)}-1@{client.domain}>" in {m.message_id for m in emails}
+    assert {f"<reminder-{slug(what)}-0@{client.domain}>", f"<reminder-{slug(what)}-1@{client.domain}>"} <= \
+        {m.message_id for m in emails}
     assert len(emails) == len(dms)  # one email per reminder, as on Slack
     assert all(what in m.subject or what in m.html for m in emails)
 
@@ -155,3 +159,40 @@ def test_phase_1_timeouts_follow_their_defined_paths(make_services, staff, view)
     assert v.stage_label(v.deal()) == "Closed lost"
     assert company["properties"]["onboarding_status"] == "declined"
     assert f"<decline@{client.domain}>" in ids
+
+
+def test_an_answer_the_form_refuses_is_asked_again_with_the_error_shown(svc):
+    """A revision without its changes passes the Resume dialog's schema but not the form's rule: the
+    run asks again (the next key), the error in the dialog's description, and goes on with the
+    corrected answer; nothing fails."""
+    client = new_client()
+    run_name = f"reask-{client.domain}"
+    what = "Client's answer to proposal v1"
+    wait = Wait(remind_every_hours=60, timeout_hours=120, on_timeout="escalate")
+    thread, out = in_background(negotiation_probe, svc, wait, what, client.company_name, client.domain, run_name)
+    try:
+        run = wait_until_paused(run_name)
+        assert run.state.state_details.pause_key == f"{slug(what)}-0"
+        description = read_flow_run_input(f"paused-{slug(what)}-0-description", flow_run_id=run.id)
+        assert what in description and client.company_name in description and "Answer by" in description
+        resume_flow_run(run.id, run_input={"decision": "revise"})  # no changes: refused by the form's rule
+
+        deadline = time.monotonic() + 60
+        while (run := flow_run(run.id)).state.state_details.pause_key != f"{slug(what)}-1":
+            assert time.monotonic() < deadline and "error" not in out, out
+            time.sleep(0.2)
+        again = read_flow_run_input(f"paused-{slug(what)}-1-description", flow_run_id=run.id)
+        assert "not accepted" in again and "a revision needs the changes" in again
+        resume_flow_run(run.id, run_input={"decision": "revise", "change_notes": "Add a KPI dashboard"})
+    finally:
+        thread.join(timeout=60)
+    assert "error" not in out, out.get("error")
+    assert out["result"]["decision"] == "revise" and out["result"]["change_notes"] == "Add a KPI dashboard"
+    assert flow_run(run.id).state.type == StateType.COMPLETED
+
+
+@flow(name="negotiation-probe", flow_run_name="{run_name}", validate_parameters=False)
+def negotiation_probe(svc, wait: Wait, what: str, client_name: str, domain: str, run_name: str):
+    answer = ask_staff(svc, NegotiationDecision, wait, what=what, approver=svc.person(Role.SALES),
+                       client_name=client_name, domain=domain)
+    return None if answer is None else answer.model_dump()
