@@ -196,3 +196,63 @@ def negotiation_probe(svc, wait: Wait, what: str, client_name: str, domain: str,
     answer = ask_staff(svc, NegotiationDecision, wait, what=what, approver=svc.person(Role.SALES),
                        client_name=client_name, domain=domain)
     return None if answer is None else answer.model_dump()
+
+
+@flow(name="form-probe", flow_run_name="{run_name}", validate_parameters=False)
+def form_probe(svc, form, wait: Wait, what: str, client_name: str, domain: str, run_name: str):
+    answer = ask_staff(svc, form, wait, what=what, approver=svc.person(Role.SALES), client_name=client_name,
+                       domain=domain)
+    return None if answer is None else answer.model_dump(mode="json")
+
+
+def wrong_and_right(svc, client) -> list[tuple[str, type, dict, dict]]:
+    """Per staff form: a typo and a correct answer (what a person might type into the Resume dialog)."""
+    from datetime import date, timedelta
+
+    from flows.people.approvals import (ContractSigned, KickoffOutcome, QualificationDecision,
+                                        package_choice, solution_design_form)
+    from tests.flows.conftest import KICKOFF, contract_signed
+
+    future = (date.today() + timedelta(days=30)).isoformat()
+    return [
+        ("Qualification decision", QualificationDecision, {"decision": "qualify", "reason": "ok"},
+         {"decision": "qualify", "reason": "a good fit"}),
+        ("Discovery call notes", DiscoveryNotes, {**NOTES, "deadlines": ""}, NOTES),
+        ("Solution design", solution_design_form(svc.rules), {"package": "launch", "scope": "Strategy work for them."},
+         {"package": package_choice(svc.rules, "launch"), "scope": "Strategy work for them."}),
+        ("Client's answer to proposal v1", NegotiationDecision, {"decision": "revise"}, {"decision": "accept"}),
+        ("Contract signature confirmation", ContractSigned,
+         {**contract_signed(client), "signed_copy_url": "in the shared drive"}, contract_signed(client)),
+        ("Contract signature confirmation", ContractSigned, {**contract_signed(client), "signed_on": future},
+         contract_signed(client)),
+        ("Kick-off outcome", KickoffOutcome, {**KICKOFF, "objectives": "x"}, KICKOFF),
+    ]
+
+
+def test_a_typo_in_any_staff_form_is_refused_or_asked_again_and_never_fails_the_run(svc):
+    """The Resume dialog refuses what the form's JSON schema can check (Prefect answers REJECT and the
+    run keeps waiting under the same key); what only the form's model can check is asked again under
+    the next key. Either way the right answer then moves the run on."""
+    client = new_client()
+    wait = Wait(remind_every_hours=60, timeout_hours=120, on_timeout="escalate")
+    for i, (what, form, wrong, right) in enumerate(wrong_and_right(svc, client)):
+        run_name = f"typo-{i}-{client.domain}"
+        thread, out = in_background(form_probe, svc, form, wait, what, client.company_name, client.domain, run_name)
+        try:
+            run = wait_until_paused(run_name)
+            first = run.state.state_details.pause_key
+            try:
+                resume_flow_run(run.id, run_input=wrong)
+                refused_by = "the run"  # accepted by the dialog, refused when the run loads it: asked again
+                deadline = time.monotonic() + 60
+                while (run := flow_run(run.id)).state.state_details.pause_key == first or not run.state.is_paused():
+                    assert time.monotonic() < deadline and "error" not in out, (what, out)
+                    time.sleep(0.2)
+            except RuntimeError as exc:  # the dialog's schema refused it: still waiting, same key
+                refused_by = f"the dialog ({exc})"
+                assert flow_run(run.id).state.state_details.pause_key == first
+            resume_flow_run(run.id, run_input=right)
+        finally:
+            thread.join(timeout=60)
+        assert "error" not in out, (what, refused_by, out.get("error"))
+        assert out["result"] is not None and flow_run(run.id).state.type == StateType.COMPLETED, (what, refused_by)
