@@ -109,11 +109,11 @@ def schedule_discovery_call(client: NewClient, svc: Services, lead: Lead, specia
     return lead.model_copy(update={"discovery_meeting_id": meeting.id, "discovery_at": when})
 
 
-def request_intake(client: NewClient, svc: Services, specialist: Person, form, reminder: int = 0) -> None:
-    """The email asking the client to fill in the intake form (``reminder`` > 0: a reminder)."""
+def request_intake(client: NewClient, svc: Services, specialist: Person, form) -> None:
+    """The email asking the client to fill in the intake form (its reminders: ``collect_intake``)."""
     mail = svc.renderer.render("email/intake_request.html.j2", client=client, specialist=specialist,
-                              form_title=form.title, form_url=form.responder_uri, reminder=bool(reminder))
-    gmail.send_email(svc.clients.gmail, str(client.email), mail, key=f"intake-request-{reminder}",
+                              form_title=form.title, form_url=form.responder_uri, reminder=False)
+    gmail.send_email(svc.clients.gmail, str(client.email), mail, key="intake-request-0",
                      domain=client.domain, sender=str(specialist.email))
 
 
@@ -142,7 +142,7 @@ def collect_intake(client: NewClient, svc: Services, lead: Lead, specialist: Per
     reminder = ClientReminder(to=str(client.email), sender=str(specialist.email), subject=again.subject,
                               body=again.body, key="intake-request")
     response = wait_for_client(svc, lambda: next(iter(forms.read_responses(svc.clients.forms, form.id)), None),
-                               wait, lambda n: request_intake(client, svc, specialist, form, n), "Intake form",
+                               wait, "Intake form",
                                client_name=client.company_name, domain=client.domain, link=form.responder_uri,
                                form_id=form.id, reminder=reminder)
     if response is None:

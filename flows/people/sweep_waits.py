@@ -29,10 +29,10 @@ from prefect.input import read_flow_run_input
 from prefect.states import Scheduled
 
 import services
-from flows.people.waits import WaitRecord, create_once, local_time, remind, timeout_input, wait_input
+from flows.people.waits import (WaitRecord, create_once, local_time, remind, remind_client, timeout_input,
+                                wait_input)
 from services import Services
-from services.rendering import Rendered
-from tasks import forms, gmail
+from tasks import forms
 
 
 def suspended_runs() -> list[FlowRun]:
@@ -59,9 +59,7 @@ def resume(run: FlowRun) -> None:
 
 def send_reminder(svc: Services, record: WaitRecord, n: int) -> None:
     if record.reminder is not None:  # the client
-        r = record.reminder
-        gmail.send_email(svc.clients.gmail, r.to, Rendered(r.subject, r.body), key=f"{r.key}-{n}",
-                         domain=record.domain, sender=r.sender)
+        remind_client(svc, record, n)
         return
     approver = next((p for p in svc.profile.everyone() if str(p.email) == record.waits_on), None)
     if approver is not None:

@@ -41,6 +41,7 @@ from pydantic import BaseModel, ValidationError
 from flows.journal import waited, waiting
 from flows.steps import current_phase
 from services import Services
+from services.rendering import Rendered
 from sop.profile import Person, Role
 from sop.rules import Wait
 from tasks import gmail, slack
@@ -224,7 +225,7 @@ def ask_staff(svc: Services, form: type[T], wait: Wait, *, what: str, approver: 
     waiting(record.step, what, f"on {approver.name} since {local_time(svc, record.asked_at)}; answer by {deadline_text}",
             answer=record.link)
     durable = can_suspend(svc)
-    interval = svc.wait_seconds(wait.remind_every_hours)
+    interval = record.remind_every_seconds
     ends = time.monotonic() + max(0.0, (record.deadline - svc.now()).total_seconds())
     attempt, reminders, error = 0, 0, None
     while True:
@@ -261,12 +262,18 @@ def ask_staff(svc: Services, form: type[T], wait: Wait, *, what: str, approver: 
         return answer
 
 
-def wait_for_client(svc: Services, check: Callable[[], object | None], wait: Wait, remind_client: Callable[[int], None],
-                    what: str, *, client_name: str, domain: str, link: str, form_id: str,
-                    reminder: ClientReminder) -> object | None:
+def remind_client(svc: Services, record: WaitRecord, n: int) -> None:
+    """Reminder ``n`` of a client wait: its email, sent once per number (by the run or the waits sweep)."""
+    r = record.reminder
+    gmail.send_email(svc.clients.gmail, r.to, Rendered(r.subject, r.body), key=f"{r.key}-{n}", domain=record.domain,
+                     sender=r.sender)
+
+
+def wait_for_client(svc: Services, check: Callable[[], object | None], wait: Wait, what: str, *, client_name: str,
+                    domain: str, link: str, form_id: str, reminder: ClientReminder) -> object | None:
     """Until ``check`` returns something (the client's answer to the Google Form ``form_id``): the
     answer, or None after ``timeout_hours``. Suspended, the waits sweep checks the form and sends
-    ``reminder``; pausing in-process, ``check`` is polled and ``remind_client(n)`` sent."""
+    ``reminder``; pausing in-process, ``check`` is polled and ``reminder`` sent by the run."""
     log = get_run_logger()
     name = slug(what)
     record = open_wait(svc, name, wait, what=what, waits_on="client", client=client_name, domain=domain, link=link,
@@ -298,7 +305,7 @@ def wait_for_client(svc: Services, check: Callable[[], object | None], wait: Wai
             return None
         if time.monotonic() - start >= (reminders + 1) * interval:
             reminders += 1
-            remind_client(reminders)
+            remind_client(svc, record, reminders)
         time.sleep(min(svc.settings.poll_seconds, max(0.2, ends - time.monotonic())))
 
 
