@@ -58,13 +58,20 @@ def paused_runs(run_name: str):
 
 
 def wait_until_paused(run_name: str, timeout: float = 60):
+    """The paused run, once its form is saved too (Prefect pauses first, then saves the form's schema and
+    description; a resume before that is refused)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         runs = paused_runs(run_name)
-        if runs:
+        if runs and form_description(runs[0]) is not None:
             return runs[0]
         time.sleep(0.2)
     raise AssertionError(f"{run_name} never paused")
+
+
+def form_description(run) -> str | None:
+    key = run.state.state_details.pause_key
+    return read_flow_run_input(f"paused-{key}-description", flow_run_id=run.id)
 
 
 def flow_run(run_id: UUID):
@@ -178,10 +185,10 @@ def test_an_answer_the_form_refuses_is_asked_again_with_the_error_shown(svc):
         resume_flow_run(run.id, run_input={"decision": "revise"})  # no changes: refused by the form's rule
 
         deadline = time.monotonic() + 60
-        while (run := flow_run(run.id)).state.state_details.pause_key != f"{slug(what)}-1":
+        while ((run := flow_run(run.id)).state.state_details.pause_key != f"{slug(what)}-1"
+               or (again := form_description(run)) is None):
             assert time.monotonic() < deadline and "error" not in out, out
             time.sleep(0.2)
-        again = read_flow_run_input(f"paused-{slug(what)}-1-description", flow_run_id=run.id)
         assert "not accepted" in again and "a revision needs the changes" in again
         resume_flow_run(run.id, run_input={"decision": "revise", "change_notes": "Add a KPI dashboard"})
     finally:
@@ -245,7 +252,8 @@ def test_a_typo_in_any_staff_form_is_refused_or_asked_again_and_never_fails_the_
                 resume_flow_run(run.id, run_input=wrong)
                 refused_by = "the run"  # accepted by the dialog, refused when the run loads it: asked again
                 deadline = time.monotonic() + 60
-                while (run := flow_run(run.id)).state.state_details.pause_key == first or not run.state.is_paused():
+                while ((run := flow_run(run.id)).state.state_details.pause_key == first or not run.state.is_paused()
+                       or form_description(run) is None):
                     assert time.monotonic() < deadline and "error" not in out, (what, out)
                     time.sleep(0.2)
             except RuntimeError as exc:  # the dialog's schema refused it: still waiting, same key
