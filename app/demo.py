@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
+import sys
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -51,25 +55,31 @@ def run_demo(state: Path | None, as_json: bool, client_file: Path = SAMPLE_CLIEN
     os.environ.setdefault("ONBOARD_WAIT_HOUR_SECONDS", "5")  # a one-day wait lasts 2 minutes in the demo
     os.environ.setdefault("ONBOARD_POLL_SECONDS", "0.5")
 
-    from app.people import INTAKE_ANSWERS, ClientActor, Staff, staff_policy
     from app.sandbox import sandbox_server
-    from services.settings import Settings
+    from prefect_plumbing.servers import demo_server
 
-    say = (lambda m: None) if as_json else print
-    settings = Settings()
-    package = settings.rules.suggest_package(client).key
-    started = time.perf_counter()
-    with sandbox_server(state) as sandbox:
+    say = Progress(quiet=as_json)
+    with ExitStack() as stack:
+        server = None
+        if "PREFECT_API_URL" not in os.environ:  # our own server, started while Prefect is imported
+            server = stack.enter_context(demo_server(home))
+            os.environ["PREFECT_API_URL"] = server.api_url
+        sandbox = stack.enter_context(sandbox_server(state))
         os.environ["ONBOARD_SANDBOX_URL"] = sandbox.root
-        say(f"sandbox at {sandbox.root} (state: {state or 'in memory'}); starting Prefect …")
-        from prefect.settings import (
-            PREFECT_FLOWS_HEARTBEAT_FREQUENCY,
-            temporary_settings,
-        )
+        say(f"sandbox at {sandbox.root} (state: {state or 'in memory'}); starting Prefect"
+            + (f" (its log: {server.log_path})" if server else f" at {os.environ['PREFECT_API_URL']}"))
+        from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
 
+        from app.people import INTAKE_ANSWERS, ClientActor, Staff, staff_policy
         from flows.onboarding.new_client import onboard_client
+        from services.settings import Settings
 
+        package = Settings().rules.suggest_package(client).key
+        stack.enter_context(say.steps_logged())
+        if server:
+            server.wait_ready()
         start_prefect()
+        say(f"Prefect ready; onboarding {client.company_name}")
         staff = Staff(staff_policy(client, package), say=say).start()
         actor = ClientActor(sandbox.root, str(client.email), INTAKE_ANSWERS, say=say,
                             company=client.company_name).start()
@@ -80,13 +90,52 @@ def run_demo(state: Path | None, as_json: bool, client_file: Path = SAMPLE_CLIEN
             staff.stop()
             actor.stop()
         summary = summarize(sandbox.state(), result.model_dump(mode="json"))
-    summary["seconds_total"] = round(time.perf_counter() - started, 1)
+    summary["seconds_total"] = say.seconds()
     summary["staff_answers"] = [{"form": k, "answer": a} for k, a in staff.answered]
+    summary["prefect_server_log"] = str(server.log_path) if server else None
     if as_json:
         print(json.dumps(summary, indent=2, default=str))
     else:
         print_summary(summary)
     return 0 if result.outcome.value == "onboarded" else 1
+
+
+class Progress:
+    """Prints a line as the demo goes (each SOP step the run records, each simulated answer), after the
+    seconds since the demo began."""
+
+    def __init__(self, quiet: bool = False) -> None:
+        self.started = time.perf_counter()
+        self.quiet = quiet
+
+    def seconds(self) -> float:
+        return round(time.perf_counter() - self.started, 1)
+
+    def __call__(self, line: str) -> None:
+        if not self.quiet:  # not print(): in a run with log_prints, that would be a run log line
+            sys.stdout.write(f"{self.seconds():6.1f} s  {line}\n")
+            sys.stdout.flush()
+
+    @contextmanager
+    def steps_logged(self) -> Iterator[None]:
+        """The run's journal lines (``flows.journal``) printed here while the block runs."""
+        say = self
+
+        class ToProgress(logging.Handler):
+            def emit(self, record: logging.LogRecord) -> None:
+                say(record.getMessage())
+
+        log, handler = logging.getLogger("flows.journal"), ToProgress()
+        level, propagate = log.level, log.propagate
+        log.addHandler(handler)
+        log.setLevel(logging.INFO)
+        log.propagate = False
+        try:
+            yield
+        finally:
+            log.removeHandler(handler)
+            log.setLevel(level)
+            log.propagate = propagate
 
 
 def summarize(state: dict[str, Any], result: dict[str, Any]) -> dict[str, Any]:
@@ -125,31 +174,24 @@ def _header(message: dict[str, Any], name: str) -> str:
 
 
 def print_summary(summary: dict[str, Any]) -> None:
-    from rich.console import Console
-    from rich.table import Table
-
-    console = Console()
-    console.print(f"\n[bold]Outcome:[/bold] {summary['outcome']}   client id: {summary['client_id']}   "
-                  f"total {summary['seconds_total']} s   per phase: {summary['seconds_per_phase']}")
-    table = Table("vendor", "resource", "id / link")
-    res = summary["resources"]
+    """What the run made, one line each, with full links (copyable: nothing is cut to the terminal's width)."""
+    phases = ", ".join(f"{k} {v} s" for k, v in summary["seconds_per_phase"].items())
+    print(f"\nOutcome: {summary['outcome']}   client id: {summary['client_id']}   "
+          f"total {summary['seconds_total']} s ({phases})")
+    res, rows = summary["resources"], []
     for kind, objs in res["hubspot"].items():
-        for o in objs:
-            table.add_row("hubspot", f"{kind.removeprefix('object:')}: {o['name']}", o["id"])
-    for p in res["asana"]["projects"]:
-        table.add_row("asana", f"project: {p['name']} ({res['asana']['tasks']} tasks)", p["gid"])
-    for f in res["drive"]:
-        table.add_row("drive", f["name"], f["link"] or f["id"])
-    for f in res["forms"]:
-        table.add_row("forms", f["title"], f["id"])
-    for e in res["calendar"]:
-        table.add_row("calendar", f"{e['summary']} @ {e['start']}", e["id"])
-    for c in res["slack"]:
-        table.add_row("slack", f"#{c['name']}", c["id"])
-    for m in res["zoom"]:
-        table.add_row("zoom", m["topic"], m["join_url"])
-    console.print(table)
-    mails = Table("to", "subject", title=f"{len(summary['emails'])} emails sent")
+        rows += [("hubspot", f"{kind.removeprefix('object:')}: {o['name']}", o["id"]) for o in objs]
+    rows += [("asana", f"project: {p['name']} ({res['asana']['tasks']} tasks)", p["gid"]) for p in res["asana"]["projects"]]
+    rows += [("drive", f["name"], f["link"] or f["id"]) for f in res["drive"]]
+    rows += [("forms", f["title"], f["id"]) for f in res["forms"]]
+    rows += [("calendar", f"{e['summary']} @ {e['start']}", e["id"]) for e in res["calendar"]]
+    rows += [("slack", f"#{c['name']}", c["id"]) for c in res["slack"]]
+    rows += [("zoom", m["topic"], m["join_url"]) for m in res["zoom"]]
+    print(f"\n{len(rows)} records in the sandbox:")
+    for vendor, what, ref in rows:
+        print(f"  {vendor:<9}{' '.join(what.split())}  {ref}")
+    print(f"\n{len(summary['emails'])} emails sent:")
     for m in summary["emails"]:
-        mails.add_row(m["to"], m["subject"])
-    console.print(mails)
+        print(f"  to {m['to']}: {m['subject']}")
+    if summary.get("prefect_server_log"):
+        print(f"\nPrefect server log: {summary['prefect_server_log']}")

@@ -131,7 +131,7 @@ class Staff(_Background):
             return
         self._done.add((str(run.id), key))
         self.answered.append((key, answer))
-        self.say(f"[staff] {key.rsplit('-', 1)[0]}: {answer} — {why}")
+        self.say(f"[staff] answered {key.rsplit('-', 1)[0]}: {why}")  # the answers themselves: `--json`
 
 
 @dataclass

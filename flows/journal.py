@@ -47,6 +47,7 @@ class Journal:
         create_markdown_artifact(self.markdown(), key=key[:100], description=f"SOP steps for {self.company_name}")
 
 
+log = logging.getLogger("flows.journal")
 _CURRENT: ContextVar[Journal | None] = ContextVar("onboard_journal", default=None)
 
 
@@ -69,12 +70,13 @@ def client_journal(company_name: str, domain: str, clock: Callable[[], datetime]
 
 
 def record(sop: str, step: str, detail: str = "", *, status: str = "done", **links: str | None) -> None:
-    """Note a step in the current run's journal (logged when no journal is open: a step called alone)."""
+    """Note a step in the current run's journal, and log it (one line per step: what `onboard demo` prints)."""
+    link = next((v for v in links.values() if v and v.startswith("http")), "")
+    log.info("%s %s%s%s%s", sop, step, f" ({status})" if status not in ("done", "waiting") else "", f": {detail}" if detail else "",
+             f"  {link}" if link else "")
     journal = _CURRENT.get()
-    if journal is None:
-        logging.getLogger("flows.journal").info("%s %s: %s", sop, step, detail)
-        return
-    journal.record(sop, step, detail, status=status, **links)
+    if journal is not None:
+        journal.record(sop, step, detail, status=status, **links)
 
 
 def waiting(sop: str, what: str, detail: str, **links: str | None) -> None:

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import functools
+import logging
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -47,6 +48,8 @@ _PHASE: ContextVar[str] = ContextVar("sop_phase", default="")
 @contextmanager
 def in_phase(name: str) -> Iterator[None]:
     """The onboarding phase being carried out (e.g. "1 — initial contact"), for what a wait records."""
+    if name and name != _PHASE.get():
+        logging.getLogger("flows.journal").info("Phase %s", name)
     token = _PHASE.set(name or _PHASE.get())
     try:
         yield

@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, TypeVar
 
+import requests
 import urllib3
 from hubspot import HubSpot
 from urllib3.util.retry import Retry
@@ -62,6 +63,25 @@ class Record:
     @classmethod
     def from_api(cls, raw: Any, *, object_type: str, created: bool = False) -> Record:
         return cls(id=str(raw.id), object_type=object_type, properties=dict(raw.properties or {}), created=created)
+
+
+@dataclass(frozen=True)
+class Account:
+    """The account the token belongs to (the account-info API): what links into HubSpot's UI need."""
+
+    portal_id: str
+    ui_domain: str  # app.hubspot.com, or e.g. app-eu1.hubspot.com for an account hosted in the EU
+    time_zone: str
+    currency: str
+
+    @classmethod
+    def from_api(cls, raw: Mapping[str, Any]) -> Account:
+        return cls(str(raw["portalId"]), raw.get("uiDomain") or "app.hubspot.com", raw.get("timeZone", ""),
+                   raw.get("companyCurrency", ""))
+
+    def record_url(self, object_type_id: str, record_id: str) -> str:
+        """A record's page in HubSpot's UI (``0-2`` companies, ``0-1`` contacts, ``0-3`` deals)."""
+        return f"https://{self.ui_domain}/contacts/{self.portal_id}/record/{object_type_id}/{record_id}"
 
 
 @dataclass(frozen=True)
@@ -177,7 +197,7 @@ def _by_category(category: str, message: str, status: int | None) -> Integration
 def translate(exc: Exception) -> Exception:
     """``exc`` as the ``integrations.errors`` exception it means (by HubSpot's status and ``category``;
     urllib3's transport errors are Transient); any other exception is returned unchanged."""
-    if isinstance(exc, urllib3.exceptions.HTTPError):  # connection refused/reset, timeouts
+    if isinstance(exc, (urllib3.exceptions.HTTPError, requests.RequestException)):  # refused, reset, timeouts
         return Transient(VENDOR, f"{type(exc).__name__}: {exc}")
     status = getattr(exc, "status", None)
     if not isinstance(status, int) or not hasattr(exc, "body"):
@@ -191,6 +211,14 @@ def translate(exc: Exception) -> Exception:
         return RateLimited(VENDOR, f"{body.get('policyName', 'rate limit')}: {message}",
                            retry_after=_retry_after(getattr(exc, "headers", None)))
     return _by_category(body.get("category", ""), message, status)
+
+
+class _HttpFailure(Exception):
+    """A non-2xx answer to ``api_request``, shaped as the SDK's ApiException for ``translate``."""
+
+    def __init__(self, status: int, body: str, headers: Any) -> None:
+        super().__init__(f"HTTP {status}")
+        self.status, self.body, self.headers, self.reason = status, body, headers, f"HTTP {status}"
 
 
 def _batch_error(response: Any) -> IntegrationError | None:
@@ -212,6 +240,7 @@ class HubSpotCRM:
         self._hs = client
         self._note_key_ready = False
         self._apis: dict[str, Any] = {}
+        self._account: Account | None = None
 
     def _api(self, path: str) -> Any:
         """An SDK API object, built once: the SDK builds a new one (reading its package metadata) on
@@ -391,6 +420,22 @@ class HubSpotCRM:
 
         return retry.call(once, idempotent=True, attempts=3)
 
+    # ---------- the account
+    def account(self) -> Account:
+        """The token's account (portal id, UI domain), read once per client from the account-info API:
+        the portal id is discovered, never configured [CONTRACTS §6]."""
+        if self._account is None:
+            def fetch() -> dict[str, Any]:
+                # hubspot-api-client has no generated API for account-info: its generic request, which
+                # answers with a `requests` response and raises nothing
+                r = self._hs.api_request({"method": "GET", "path": "/account-info/v3/details"})
+                if r.status_code != 200:
+                    raise _HttpFailure(r.status_code, r.text, r.headers)
+                return r.json()
+
+            self._account = Account.from_api(self._call(fetch, idempotent=True))
+        return self._account
+
     # ---------- owners
     def owners(self) -> list[Owner]:
         """Every active owner (HubSpot users who can own records)."""
@@ -420,6 +465,18 @@ class HubSpotCRM:
         res = self._call(lambda: api.get_all("deals", pipeline_id, _request_timeout=TIMEOUT), idempotent=True)
         return sorted((Stage.from_api(s) for s in res.results), key=lambda s: s.display_order)
 
+    def find_pipeline(self, label: str) -> Pipeline | None:
+        """The deal pipeline with this label (case-insensitive), or None: one read, nothing created."""
+        api = self._api("crm.pipelines.pipelines_api")
+        existing = self._call(lambda: api.get_all("deals", _request_timeout=TIMEOUT), idempotent=True)
+        return next((Pipeline.from_api(p) for p in existing.results if p.label.lower() == label.lower()), None)
+
+    def property_names(self, object_type: str) -> set[str]:
+        """The names of every property of ``object_type`` (one list call)."""
+        api = self._api("crm.properties.core_api")
+        return {p.name for p in self._call(lambda: api.get_all(object_type, _request_timeout=TIMEOUT),
+                                           idempotent=True).results}
+
     def ensure_pipeline(self, label: str, stages: Sequence[tuple[str, float] | tuple[str, float, bool]]) -> Pipeline:
         """The deal pipeline with this label, created if absent with ``stages``:
         (label, probability 0.0-1.0[, is_closed]) in display order."""
@@ -448,8 +505,8 @@ class HubSpotCRM:
             have = {p.name for p in self._call(lambda: api.get_all(object_type, _request_timeout=TIMEOUT),
                                                idempotent=True).results}
             for name, (label, type_, field_type) in specs.items():
-                if name not in have:
-                    self.ensure_property(object_type, name, label, type_, field_type)
+                if name not in have:  # known missing: created without a read first
+                    self._create_property(object_type, name, label, type_, field_type)
 
     def ensure_property(self, object_type: str, name: str, label: str, type: str = "string", field_type: str = "text",
                         group: str = "", options: Sequence[tuple[str, str]] = ()) -> PropertyDef:
@@ -458,15 +515,21 @@ class HubSpotCRM:
         try:
             p = self._call(lambda: api.get_by_name(object_type, name, _request_timeout=TIMEOUT), idempotent=True)
         except NotFound:
-            body: dict[str, Any] = {"name": name, "label": label, "type": type, "fieldType": field_type,
-                                    "groupName": group or _default_group(object_type)}
-            if options:
-                body["options"] = [{"label": lab, "value": val, "displayOrder": i, "hidden": False}
-                                   for i, (lab, val) in enumerate(options)]
-            try:
-                p = self._call(lambda: api.create(object_type, body, _request_timeout=TIMEOUT), idempotent=False)
-            except Conflict:  # created meanwhile
-                p = self._call(lambda: api.get_by_name(object_type, name, _request_timeout=TIMEOUT), idempotent=True)
+            return self._create_property(object_type, name, label, type, field_type, group, options)
+        return PropertyDef.from_api(p)
+
+    def _create_property(self, object_type: str, name: str, label: str, type: str, field_type: str,
+                         group: str = "", options: Sequence[tuple[str, str]] = ()) -> PropertyDef:
+        api = self._api("crm.properties.core_api")
+        body: dict[str, Any] = {"name": name, "label": label, "type": type, "fieldType": field_type,
+                                "groupName": group or _default_group(object_type)}
+        if options:
+            body["options"] = [{"label": lab, "value": val, "displayOrder": i, "hidden": False}
+                               for i, (lab, val) in enumerate(options)]
+        try:
+            p = self._call(lambda: api.create(object_type, body, _request_timeout=TIMEOUT), idempotent=False)
+        except Conflict:  # created meanwhile
+            p = self._call(lambda: api.get_by_name(object_type, name, _request_timeout=TIMEOUT), idempotent=True)
         return PropertyDef.from_api(p)
 
 

@@ -20,6 +20,7 @@ import sys
 import time
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
@@ -56,10 +57,37 @@ def scaled_server(database_url: str, redis_url: str, port: int, home: Path) -> I
         yield api_url
 
 
+@dataclass
+class StartingServer:
+    api_url: str
+    log_path: Path
+    process: subprocess.Popen
+
+    def wait_ready(self) -> None:
+        _wait_healthy(self.api_url, self.process, self.log_path)
+
+
 @contextmanager
-def _process(args: list[str], env: dict[str, str], log_path: Path) -> Iterator[subprocess.Popen]:
+def demo_server(home: Path) -> Iterator[StartingServer]:
+    """The demo's server (``prefect_plumbing.demo_server``) on a free port, its logs in ``home``; yields
+    it at once (``wait_ready`` before the first API call: the caller imports Prefect meanwhile)."""
+    home.mkdir(parents=True, exist_ok=True)
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = {k: v for k, v in os.environ.items() if k != "PREFECT_API_URL"}
+    log_path = home / "prefect-server.log"
+    with _process([sys.executable, "-m", "prefect_plumbing.demo_server", str(port)], env, log_path,
+                  stop_with_parent=True) as proc:  # a killed demo leaves no server behind
+        yield StartingServer(f"http://127.0.0.1:{port}/api", log_path, proc)
+
+
+@contextmanager
+def _process(args: list[str], env: dict[str, str], log_path: Path,
+             stop_with_parent: bool = False) -> Iterator[subprocess.Popen]:
     with open(log_path, "ab") as log:
-        proc = subprocess.Popen(args, env=env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+        proc = subprocess.Popen(args, env=env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                preexec_fn=_stop_with_parent() if stop_with_parent else None)  # noqa: PLW1509
     try:
         yield proc
     finally:
@@ -132,7 +160,8 @@ def local_prefect_server(port: int, host: str = "127.0.0.1") -> Iterator[str]:
     env.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
     env.setdefault("PREFECT_SERVER_UI_SHOW_PROMOTIONAL_CONTENT", "false")
     env.update(PREFECT_SERVER_API_HOST=host, PREFECT_SERVER_API_PORT=str(port),
-               PREFECT_SERVER_UI_API_URL=api_url)  # else the UI calls the API on the default port 4200
+               # else the UI calls the API on the default port 4200; behind a proxy, the address browsers use
+               PREFECT_SERVER_UI_API_URL=env.get("PREFECT_SERVER_UI_API_URL") or env.get("PREFECT_UI_API_URL") or api_url)
     with open(log_path, "ab") as log:
         # Its own session: Ctrl-C in the terminal reaches this process only, which stops the served
         # runs first (they need the API to record that) and the server last.

@@ -137,3 +137,35 @@ def test_a_crashed_run_rerun_completes_with_no_duplicate(tmp_path, demo_env, cle
     again = run_demo(crashed, demo_env)
     assert again["outcome"] == "onboarded" and again["client_id"] == "ACME-0001"
     assert objects(crashed) == reference
+
+
+# ------------------------------------------------------------------ what a newcomer reads
+
+STEPS = ["B1.1", "A1.3", "A1.1", "A1.2", "A2.1", "B1.2", "A2.3", "B1.3", "B2.1", "B2.2", "B2.3", "B2.4",
+         "A3.1", "B3.1", "B3.2", "B3.3", "A3.2", "A3.3", "A3.4", "B3.4", "B4.1"]
+
+
+def test_the_demo_prints_each_step_as_it_goes_and_no_server_traceback():
+    """`onboard demo` as the README has it (SQLite, no --json): a timed line per phase and per SOP step
+    while the run goes, the full links, and the Prefect server's own logs in the file it names, not on
+    the terminal (Prefect's SQLite transactions once printed "database is locked" tracebacks here)."""
+    import re
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_", "ONBOARD_"))}
+    proc = subprocess.run([sys.executable, "-m", "app.cli", "demo"], capture_output=True, text=True, env=env,
+                          timeout=900, check=False)
+    out = proc.stdout + proc.stderr
+    assert proc.returncode == 0, out[-3000:]
+    assert "Traceback" not in out and "database is locked" not in out, out[-3000:]
+    lines = proc.stdout.splitlines()
+    timed = [m.groups() for line in lines if (m := re.match(r"\s*(\d+\.\d) s  (\S+)", line))]
+    phases = [word for _, word in timed if word == "Phase"]
+    steps = [word for _, word in timed if re.fullmatch(r"[AB]\d\.\d", word)]
+    assert len(phases) == 3 and [s for s in STEPS if s not in steps] == []
+    seconds = [float(t) for t, _ in timed]
+    assert seconds == sorted(seconds) and seconds[-1] - seconds[0] > 1  # printed as it went, not at the end
+    assert re.search(r"https://docs\.google\.com/document/d/[\w-]+/edit\b", proc.stdout)  # not cut to the width
+    log = re.search(r"Prefect server log: (\S+)", proc.stdout)
+    assert log and os.path.exists(log.group(1))
+    with open(log.group(1)) as server_log:
+        assert "database is locked" not in server_log.read()
