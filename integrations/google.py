@@ -473,8 +473,9 @@ class Forms(_Api):
                     *, collect_emails: bool = False) -> Form:
         """A form with ``questions`` ({title, kind: text|paragraph|choice|scale, options?, required}).
 
-        Two calls, as the API demands: create (title only) then one batchUpdate adding the items.
-        ``collect_emails`` makes responses carry respondentEmail (Forms omits it otherwise).
+        Three calls, as the API demands: create (title only), one batchUpdate adding the items, and
+        setPublishSettings (a form created through the API after 30 June 2026 is unpublished: nobody
+        could answer it). ``collect_emails`` makes responses carry respondentEmail (Forms omits it otherwise).
         """
         created = self._call(lambda: self._resource("forms").create(
             body={"info": {"title": title, "documentTitle": document_title}}), idempotent=False)
@@ -488,6 +489,10 @@ class Forms(_Api):
         # requiredRevisionId makes a retry after a lost answer fail instead of adding items twice
         result = self._call(lambda: self._resource("forms").batchUpdate(formId=created["formId"], body=body),
                            idempotent=True)
+        published = {"publishSettings": {"publishState": {"isPublished": True, "isAcceptingResponses": True}},
+                     "updateMask": "publishState"}
+        self._call(lambda: self._resource("forms").setPublishSettings(formId=created["formId"], body=published),
+                   idempotent=True)
         return Form.from_api(result.get("form") or created)
 
     def get_form(self, form_id: str) -> Form:

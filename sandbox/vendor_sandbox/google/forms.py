@@ -48,7 +48,9 @@ class FormsApi(Api):
             "revisionId": "00000001",
             "responderUri": f"https://docs.google.com/forms/d/e/{responder}/viewform",
             "items": [],
-            "publishSettings": {"publishState": {"isPublished": True, "isAcceptingResponses": True}},
+            # forms created through the API after 30 June 2026 are unpublished until forms.setPublishSettings
+            # [doc: developers.google.com/workspace/forms/api/guides/api-changes-to-google-forms]
+            "publishSettings": {"publishState": {"isPublished": False, "isAcceptingResponses": False}},
         }
         self.db.put("form", form_id, row)
         return self.render(row)
@@ -64,6 +66,22 @@ class FormsApi(Api):
 
     def get(self, form_id: str) -> dict[str, Any]:
         return self.render(self._form(form_id))
+
+    def set_publish_settings(self, form_id: str, body: dict[str, Any]) -> dict[str, Any]:
+        """forms.setPublishSettings: publishState.isPublished and isAcceptingResponses are required;
+        unpublished forces not accepting [doc: .../forms/api/reference/rest/v1/forms/setPublishSettings]."""
+        row = self._form(form_id)
+        mask = body.get("updateMask") or "*"
+        if mask not in ("*", "publishState"):
+            raise forms_invalid(f"Invalid field mask: {mask!r} (publishState or *)")
+        state = (body.get("publishSettings") or {}).get("publishState")
+        if not isinstance(state, dict) or "isPublished" not in state or "isAcceptingResponses" not in state:
+            raise forms_invalid("publish_settings.publish_state.is_published and is_accepting_responses are required.")
+        published = bool(state["isPublished"])
+        row["publishSettings"] = {"publishState": {"isPublished": published,
+                                                   "isAcceptingResponses": published and bool(state["isAcceptingResponses"])}}
+        self.db.put("form", form_id, row)
+        return {"formId": form_id, "publishSettings": copy.deepcopy(row["publishSettings"])}
 
     def batch_update(self, form_id: str, body: dict[str, Any]) -> dict[str, Any]:
         row = copy.deepcopy(self._form(form_id))
@@ -194,7 +212,9 @@ class FormsApi(Api):
         """A respondent submits the form (people route): answers by question id or title."""
         row = self._form(form_id)
         state = row["publishSettings"]["publishState"]
-        if not state.get("isAcceptingResponses", True):
+        if not state.get("isPublished"):  # its link shows the respondent an error page
+            raise refused("This form is not published: it cannot be opened by respondents.")
+        if not state.get("isAcceptingResponses"):
             raise refused("This form is no longer accepting responses.")
         by_key: dict[str, tuple[str, dict[str, Any]]] = {}
         for title, q in self.questions(row):

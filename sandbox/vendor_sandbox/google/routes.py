@@ -11,15 +11,16 @@ import hashlib
 import html as htmllib
 import json
 from typing import Any
+from urllib.parse import parse_qs
 
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import Response
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import BaseModel
 
 from vendor_sandbox.core.limits import Rule, Verdict
-from vendor_sandbox.core.vendor import SandboxVendor, atomic, html_table
+from vendor_sandbox.core.vendor import SandboxVendor, VendorError, atomic, html_table
 
-from . import errors
+from . import errors, respondent
 from .backend import GoogleBackend
 from .common import apply_fields, parse_fields, public
 from .drive import LIST_DEFAULT, PERM_DEFAULT, PERM_LIST_DEFAULT, doc_text, parse_multipart
@@ -206,6 +207,10 @@ class GoogleVendor(SandboxVendor):
         async def form_batch_update(form_id: str, request: Request):
             return forms.batch_update(form_id, await json_body(request))
 
+        @r.post("/v1/forms/{form_id}:setPublishSettings")
+        async def form_publish(form_id: str, request: Request):
+            return forms.set_publish_settings(form_id, await json_body(request))
+
         @r.get("/v1/forms/{form_id}")
         def form_get(form_id: str):
             return forms.get(form_id)
@@ -319,6 +324,31 @@ class GoogleVendor(SandboxVendor):
             """An attendee accepts, declines or tentatively accepts an invitation."""
             return b.calendar.respond(calendar_id, event_id, body.email, body.responseStatus)
 
+        # the same two in a browser, from the sandbox page
+        @r.get("/forms/{form_id}/respond", response_class=HTMLResponse)
+        def form_page(form_id: str) -> str:
+            row = self.backend.forms._form(form_id)
+            return respondent.form_page(row, self.backend.forms.questions(row))
+
+        @r.post("/forms/{form_id}/respond", response_class=HTMLResponse)
+        async def submit_form_page(form_id: str, request: Request) -> Response:
+            answers, email = respondent.parse_answers(await request.body())
+            try:
+                b.forms.submit(form_id, answers, email)
+            except VendorError as exc:  # shown above the form, what was typed kept, as Google shows it
+                row = self.backend.forms._form(form_id)
+                values = {**answers, "respondentEmail": [email or ""]}
+                page = respondent.form_page(row, self.backend.forms.questions(row), values=values,
+                                            error=respondent.refusal(exc.body))
+                return HTMLResponse(page, status_code=400)
+            return HTMLResponse(respondent.recorded_page(self.backend.forms._form(form_id)["info"].get("title", "")))
+
+        @r.post("/calendars/{calendar_id}/events/{event_id}/answer")
+        async def answer_invite_page(calendar_id: str, event_id: str, request: Request) -> Response:
+            fields = parse_qs((await request.body()).decode())
+            b.calendar.respond(calendar_id, event_id, fields["email"][0], fields["responseStatus"][0])
+            return RedirectResponse("/", status_code=303)
+
         return r
 
     # --- inspection -------------------------------------------------------------------------------
@@ -349,6 +379,7 @@ class GoogleVendor(SandboxVendor):
                    "meet": e.get("hangoutLink", ""), "recurrence": e.get("recurrence", [])}
                   for e in self.db.list("event")]
         return "".join([
+            respondent.pending_actions(self.db),
             html_table("Drive files", files, ["name", "mimeType", "id", "parents", "trashed", "appProperties", "text"]),
             html_table("Drive shares", perms, ["file", "email", "role", "type"]),
             html_table("Drive share emails", self.db.list("share_notification"), None),
