@@ -1,6 +1,9 @@
-"""The worker killed at every wait: a new-client run on a Prefect server backed by Postgres, served by
-a worker (`onboard serve` against that server and a sandbox of its own), SIGKILLed at each of the
-run's waits and started again. The run completes `onboarded` with exactly one of everything."""
+"""The worker killed at every wait: a new-client run on a Prefect server backed by Postgres, run by a
+worker SIGKILLed at each of the run's waits and started again. Two kinds of worker: a process worker
+of a work pool (`prefect worker start --pool onboarding`, the deployments made by `prefect deploy
+--all` from prefect.yaml), and `onboard serve` against that server and a sandbox of its own. Either
+way the run completes `onboarded` with exactly one of everything, and no process holds it while it
+waits."""
 
 from __future__ import annotations
 
@@ -21,24 +24,32 @@ from services.settings import REPO
 from .conftest import Served, wait_for
 from .test_durable_waits import assert_one_of_everything, run_deployment, sample_client, walk_waits
 
+# how each kind of worker is started, and the line its log prints once it polls for runs
+WORKERS = {
+    "process worker": ([sys.executable, "-m", "prefect", "worker", "start", "--pool", "onboarding"], "started!"),
+    "onboard serve": ([sys.executable, "-m", "app.cli", "serve"], "serving:  "),
+}
+
 
 class Worker:
-    """`onboard serve` on an existing Prefect server and sandbox: a worker serving the deployments."""
+    """A worker on an existing Prefect server and sandbox: ``kind`` is a key of WORKERS."""
 
-    def __init__(self, api: str, sandbox: str, home: Path, log: Path) -> None:
-        self.api, self.sandbox, self.home, self.log = api, sandbox, home, log
+    def __init__(self, kind: str, api: str, sandbox: str, home: Path, log: Path) -> None:
+        self.kind, self.api, self.sandbox, self.home, self.log = kind, api, sandbox, home, log
         self.proc: subprocess.Popen | None = None
         self.starts = 0
 
     def start(self) -> None:
+        command, ready = WORKERS[self.kind]
         env = {k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_", "ONBOARD_"))}
         env.update(PREFECT_API_URL=self.api, ONBOARD_SANDBOX_URL=self.sandbox, PREFECT_HOME=str(self.home),
-                   PREFECT_SERVER_ANALYTICS_ENABLED="false", PREFECT_RUNNER_POLL_FREQUENCY="2", PYTHONUNBUFFERED="1")
+                   PREFECT_SERVER_ANALYTICS_ENABLED="false", PREFECT_RUNNER_POLL_FREQUENCY="2",
+                   PREFECT_WORKER_QUERY_SECONDS="2", PYTHONUNBUFFERED="1")
         with open(self.log, "ab") as out:
-            self.proc = subprocess.Popen([sys.executable, "-m", "app.cli", "serve"], cwd=REPO, env=env, stdout=out,
-                                         stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True)
+            self.proc = subprocess.Popen(command, cwd=REPO, env=env, stdout=out, stderr=subprocess.STDOUT,
+                                         stdin=subprocess.DEVNULL, start_new_session=True)
         self.starts += 1
-        wait_for("the worker to serve", lambda: self.log.read_text(errors="replace").count("serving:  ") >= self.starts,
+        wait_for(f"the {self.kind} to start", lambda: self.log.read_text(errors="replace").count(ready) >= self.starts,
                  120, poll=0.5)
 
         def deployed() -> bool:
@@ -75,9 +86,15 @@ def server_and_sandbox(tmp_path) -> Iterator[tuple[str, str, Path]]:
         fresh[1]()
 
 
-def test_a_run_survives_its_worker_killed_at_every_wait(server_and_sandbox):
+@pytest.mark.parametrize("kind", list(WORKERS))
+def test_a_run_survives_its_worker_killed_at_every_wait(server_and_sandbox, kind):
     api, sandbox, tmp = server_and_sandbox
-    worker = Worker(api, sandbox, tmp / "worker", tmp / "worker.log")
+    if kind == "process worker":  # as ops deploy: a process work pool, then every deployment of prefect.yaml
+        from tests.deploy.test_prefect_yaml import prefect_cli
+
+        prefect_cli(api, "work-pool", "create", "onboarding", "--type", "process", "--overwrite")
+        prefect_cli(api, "deploy", "--all")
+    worker = Worker(kind, api, sandbox, tmp / "worker", tmp / "worker.log")
     served = Served(ui=api.removesuffix("/api"), api=api, sandbox=sandbox, log=worker.log)
     worker.start()
     client, domain = sample_client("Palesa", uuid.uuid4().hex[:8])
