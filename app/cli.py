@@ -26,6 +26,8 @@ def sandbox(
     rate_limits: Annotated[str, typer.Option(help="'vendor' (documented limits) or 'off'")] = "vendor",
     time_scale: Annotated[float, typer.Option(help="multiplies every rate-limit window")] = 1.0,
     seed: Annotated[int, typer.Option(help="seed for fault injection")] = 0,
+    account: Annotated[str, typer.Option(help="'ready' (an administrator's steps done) or 'fresh' (a newly "
+                                              "bought account: check it with `onboard doctor`)")] = "ready",
 ) -> None:
     """Serve the offline sandbox of all vendors in the foreground; prints each SDK's base URL."""
     import uvicorn
@@ -33,7 +35,7 @@ def sandbox(
     from app.sandbox import create_app, sandbox_config
     from integrations.sandbox_urls import sdk_urls
 
-    config = sandbox_config(state, rate_limits=rate_limits, time_scale=time_scale, seed=seed)
+    config = sandbox_config(state, rate_limits=rate_limits, time_scale=time_scale, seed=seed, account=account)
     root = f"http://{host}:{port}"
     for name, url in sdk_urls(root).items():
         print(f"{name} {url}", flush=True)
@@ -140,6 +142,8 @@ def status(
 @app.command()
 def serve(
     port: Annotated[int, typer.Option(help="port of the local Prefect server/UI (when none is configured)")] = 4200,
+    host: Annotated[str, typer.Option(help="address the local Prefect server/UI binds; beyond this machine "
+                                           "only with PREFECT_SERVER_API_AUTH_STRING set")] = "127.0.0.1",
     sandbox_port: Annotated[int, typer.Option(help="port of the sandbox")] = 8765,
     state: Annotated[Path | None, typer.Option(help="keep the sandbox's records in this SQLite file "
                                                     "(across restarts; in memory if unset)")] = None,
@@ -148,7 +152,29 @@ def serve(
     Runs waiting on people are suspended: stopping and starting it again loses none of them."""
     from app.serve import serve as run
 
-    run(port=port, sandbox_port=sandbox_port, state=state)
+    run(port=port, host=host, sandbox_port=sandbox_port, state=state)
+
+
+@app.command()
+def doctor(
+    json_out: Annotated[bool, typer.Option("--json", help="print the checks as JSON")] = False,
+) -> None:
+    """Check, read-only, that the accounts a run uses are ready (sandbox: ONBOARD_SANDBOX_URL; live:
+    ONBOARD_MODE=live): one line per check, the fix for each that fails; exit 0 only when all pass."""
+    from app.doctor import main as run
+
+    raise typer.Exit(run(as_json=json_out))
+
+
+@app.command()
+def setup(
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="say what would be created, create nothing")] = False,
+) -> None:
+    """Create what the APIs allow (HubSpot properties and pipeline, the Asana team), then list what is
+    left for an administrator. Running it again creates nothing."""
+    from app.setup import main as run
+
+    raise typer.Exit(run(dry_run=dry_run))
 
 
 @app.command()

@@ -19,7 +19,7 @@ from vendor_sandbox import SandboxConfig, SandboxServer, TeamMember, create_app,
 from prefect_plumbing.servers import stop_process
 from services.settings import Settings
 
-CLI_OPTIONS = ("state", "rate_limits", "time_scale", "seed")  # what `onboard sandbox` takes; the rest is runtime config
+CLI_OPTIONS = ("state", "rate_limits", "time_scale", "seed", "account")  # what `onboard sandbox` takes; the rest is runtime config
 
 
 def company_team() -> list[TeamMember]:

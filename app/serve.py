@@ -97,7 +97,29 @@ def _terminate_as_interrupt(signum, frame) -> None:  # SIGTERM stops like Ctrl-C
     raise KeyboardInterrupt
 
 
-def serve(port: int = 4200, sandbox_port: int = 8765, state: Path | None = None) -> None:
+def unprotected_bind(host: str) -> str | None:
+    """Why binding the UI to ``host`` is refused, or None. Every client's personal details are in the
+    runs' parameters and the Prefect server has no login unless PREFECT_SERVER_API_AUTH_STRING is set."""
+    import ipaddress
+
+    try:
+        loopback = host == "localhost" or ipaddress.ip_address(host).is_loopback
+    except ValueError:  # a host name: it may resolve to anything
+        loopback = False
+    if loopback or os.environ.get("PREFECT_SERVER_API_AUTH_STRING"):
+        return None
+    return (f"refusing to serve the Prefect UI on {host}: it shows every client's personal details to anyone "
+            "who can reach it. Set PREFECT_SERVER_API_AUTH_STRING='user:password' (the browser then asks for it; "
+            "workers and the CLI need PREFECT_API_AUTH_STRING with the same value) and put it behind TLS "
+            "(README, \"The UI beyond this machine\"), or keep the default --host 127.0.0.1.")
+
+
+def serve(port: int = 4200, sandbox_port: int = 8765, state: Path | None = None, host: str = "127.0.0.1") -> None:
+    refused = unprotected_bind(host)
+    if refused:
+        raise SystemExit(refused)
+    if os.environ.get("PREFECT_SERVER_API_AUTH_STRING"):  # this process and its runs are the server's clients
+        os.environ.setdefault("PREFECT_API_AUTH_STRING", os.environ["PREFECT_SERVER_API_AUTH_STRING"])
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
     signal.signal(signal.SIGTERM, _terminate_as_interrupt)
     os.chdir(REPO)  # deployment entrypoints are paths relative to the checkout, as in prefect.yaml
@@ -117,7 +139,7 @@ def serve(port: int = 4200, sandbox_port: int = 8765, state: Path | None = None)
                 say(f"using the Prefect server at {api_url} (PREFECT_API_URL)")
             else:
                 say(f"starting a local Prefect server on port {port} …")
-                api_url = stack.enter_context(local_prefect_server(port))
+                api_url = stack.enter_context(local_prefect_server(port, host))
                 ui_url = api_url.removesuffix("/api")
             os.environ["PREFECT_API_URL"] = api_url  # also for the flow-run processes
             stack.enter_context(temporary_settings({PREFECT_API_URL: api_url}))

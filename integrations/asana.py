@@ -273,7 +273,26 @@ class AsanaProjects:
             self._account.workspace_gid = first["gid"]
         return self._account.workspace_gid
 
+    def workspace(self) -> dict[str, Any]:
+        """The workspace itself: ``gid``, ``name``, ``is_organization`` (teams exist only in an Organization)."""
+        return self._call(lambda: self._workspaces.get_workspace(
+            self.workspace_gid, {"opt_fields": "name,is_organization"}, _request_timeout=TIMEOUT), idempotent=True)
+
     # -- people and teams ----------------------------------------------------------------------
+
+    def member_emails(self) -> set[str]:
+        """The email of every user of the workspace, lower-cased (one listing, paged)."""
+        return {(u.get("email") or "").lower() for u in self._each(lambda o: self._users.get_users_for_workspace(
+            self.workspace_gid, {**o, "opt_fields": "email"}, full_payload=True, _request_timeout=TIMEOUT), {},
+            retry_pages=True)}
+
+    def create_team(self, name: str, description: str = "") -> str:
+        """A new team of the Organization (``onboard setup``); its gid. Asana answers 400 in a workspace
+        that is not an Organization."""
+        body = {"data": {"name": name, "organization": self.workspace_gid, "description": description}}
+        team = self._call(lambda: self._teams.create_team(body, {}, _request_timeout=TIMEOUT), idempotent=False)
+        self._account.team_gids[name] = team["gid"]
+        return team["gid"]
 
     def me(self) -> User:
         """The user the token belongs to."""

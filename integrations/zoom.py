@@ -313,6 +313,11 @@ class ZoomMeetings:
             if not token:
                 return
 
+    def user(self, email: str) -> dict[str, Any]:
+        """The account's user with this email (``type`` 1 Basic, 2 Licensed …); NotFound when none."""
+        resp = self._call(lambda: self._client.user.get(id=email), idempotent=True, what="get user by email")
+        return resp.json()
+
     def user_id_by_email(self, email: str) -> str:
         """The Zoom user id of a member of the account; NotFound when no user has that email."""
         resp = self._call(lambda: self._client.user.get(id=email), idempotent=True, what="get user by email")

@@ -44,7 +44,6 @@ class Settings(BaseSettings):
     sweep_workers: int = Field(4, ge=1, le=32)
 
     # Non-secret live settings.
-    hubspot_portal_id: str = "0"  # for links to records in HubSpot's UI
     # Live credentials against a vendor-compatible endpoint (the sandbox, a staging proxy): a rehearsal.
     live_base_url: AnyHttpUrl | None = None
     asana_workspace_gid: str | None = None

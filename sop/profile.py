@@ -57,6 +57,7 @@ class CompanyProfile(Strict):
     timezone: str
     working_hours: WorkingHours = WorkingHours()
     crm_system_name: str = "HubSpot"
+    asana_team: str = Field("Client Services", min_length=1)  # the Asana team that holds client projects
     team: dict[Role, list[Person]]
     approving_manager: Signatory
 

@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from datetime import date, datetime
 
 from integrations.hubspot import DEAL_TO, HubSpotCRM, Pipeline, Record
-from sop.client import NewClient
+from sop.client import Industry, NewClient
 from tasks.base import in_parallel, side_effect
 
 # Custom properties the SOP keeps on the company (the CRM stays the system of record).
@@ -62,6 +62,7 @@ COMPANY_PROPERTIES: dict[str, tuple[str, str, str]] = {
     "retention_90d_status": ("90-day retention", "string", "text"),
 }
 DEAL_KEY = "onboarding_key"
+DEAL_PROPERTIES: dict[str, tuple[str, str, str]] = {DEAL_KEY: ("Onboarding key", "string", "text")}
 ENGAGEMENT_READ = ("name", "domain", "createdate", "hubspot_owner_id", "qualification", *COMPANY_PROPERTIES)
 INACTIVE = ("churned", "declined")
 
@@ -70,13 +71,24 @@ INACTIVE = ("churned", "declined")
 def prepare_properties(crm: HubSpotCRM) -> None:
     """The SOP's custom company and deal properties exist (created once per account)."""
     crm.ensure_properties("companies", COMPANY_PROPERTIES)
-    crm.ensure_properties("deals", {DEAL_KEY: ("Onboarding key", "string", "text")})
+    crm.ensure_properties("deals", DEAL_PROPERTIES)
 
 
 @side_effect()
 def prepare_pipeline(crm: HubSpotCRM, pipeline_label: str, stages: list[tuple[str, float, bool]]) -> Pipeline:
     """The onboarding deal pipeline exists (created once per account)."""
     return crm.ensure_pipeline(pipeline_label, stages)
+
+
+# The client's industry as one of the options of HubSpot's default `industry` property (an enumeration:
+# HubSpot refuses another value with INVALID_OPTION); "other" has no counterpart and is left unset.
+HUBSPOT_INDUSTRY = {
+    Industry.PROFESSIONAL_SERVICES: "MANAGEMENT_CONSULTING", Industry.RETAIL: "RETAIL",
+    Industry.HOSPITALITY: "HOSPITALITY", Industry.HEALTHCARE: "HOSPITAL_HEALTH_CARE",
+    Industry.EDUCATION: "EDUCATION_MANAGEMENT", Industry.MANUFACTURING: "MECHANICAL_OR_INDUSTRIAL_ENGINEERING",
+    Industry.TECHNOLOGY: "INFORMATION_TECHNOLOGY_AND_SERVICES", Industry.NON_PROFIT: "NON_PROFIT_ORGANIZATION_MANAGEMENT",
+    Industry.FINANCE: "FINANCIAL_SERVICES", Industry.GAMBLING: "GAMBLING_CASINOS",
+}
 
 
 @side_effect()
@@ -87,7 +99,7 @@ def upsert_company(crm: HubSpotCRM, client: NewClient) -> Record:
         "domain": client.domain,
         "website": str(client.website),
         "phone": client.phone,
-        "industry": client.industry.value,
+        "industry": HUBSPOT_INDUSTRY.get(client.industry, ""),  # "" leaves it unset
         "source_of_lead": client.source_of_lead.value,
         "onboarding_budget": client.budget,
         "requested_services": ";".join(s.value for s in client.requested_services),

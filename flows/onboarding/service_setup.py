@@ -114,7 +114,7 @@ def plan_project(client: NewClient, svc: Services, lead: Lead, package, start: d
     projects = svc.clients.asana
     planned = expand_plan(svc.template_data("project_plan.yaml"), package, start)
     project = asana.create_project(projects, f"{client.company_name} — {package.name} ({client_id})",
-                                   "Client Services", f"{package.name} for {client.company_name}. Client id {client_id}.",
+                                   svc.profile.asana_team, f"{package.name} for {client.company_name}. Client id {client_id}.",
                                    start, start + timedelta(weeks=package.weeks))
     assignees = {t: str(svc.person(t.role, lead.specialist_email if t.role is Role.ONBOARDING_SPECIALIST
                                   else None).email) for t in planned}
@@ -129,7 +129,7 @@ def plan_project(client: NewClient, svc: Services, lead: Lead, package, start: d
 
 
 def crm_url(svc: Services, company_id: str) -> str:
-    return f"https://app.hubspot.com/contacts/{svc.settings.hubspot_portal_id}/record/0-2/{company_id}"
+    return svc.clients.hubspot.account().record_url("0-2", company_id)
 
 
 def claim_channel(svc: Services, client: NewClient, client_id: str, company_id: str):

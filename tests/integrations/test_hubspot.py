@@ -191,7 +191,7 @@ def test_upsert_contact_creates_then_updates(crm):
 
 def test_upsert_company_by_domain_is_idempotent(crm):
     domain = f"{uid()}.example.com"
-    first = crm.upsert_company(domain, {"name": "Client Ltd", "industry": "Software"})
+    first = crm.upsert_company(domain, {"name": "Client Ltd", "industry": "COMPUTER_SOFTWARE"})
     second = crm.upsert_company(domain, {"name": "Client Limited"})
     assert first.created and not second.created and first.id == second.id
     assert crm.find_one("companies", "domain", domain.upper(), ["name"]).properties["name"] == "Client Limited"
@@ -295,6 +295,40 @@ def test_not_found_and_archive(crm, url):
     crm.archive("contacts", c.id)  # twice is fine (204)
     with pytest.raises(NotFound):
         crm.get("contacts", c.id)
+
+
+def test_the_account_is_read_from_the_account_info_api(crm, url):
+    """Portal id and UI domain come from the account, never a default [CONTRACTS §6]: every field the
+    published schema requires is there, and the record links use them."""
+    raw = httpx.get(f"{url}/account-info/v3/details", headers=AUTH).json()
+    assert {"portalId", "accountType", "timeZone", "companyCurrency", "additionalCurrencies", "utcOffset",
+            "utcOffsetMilliseconds", "uiDomain", "dataHostingLocation"} <= set(raw)
+    account = crm.account()
+    assert account.portal_id == str(raw["portalId"]) != "0" and account.ui_domain == raw["uiDomain"]
+    assert account.record_url("0-2", "42") == f"https://{raw['uiDomain']}/contacts/{raw['portalId']}/record/0-2/42"
+    assert httpx.get(f"{url}/account-info/v3/details").status_code == 401
+    with pytest.raises(NotFound):  # a failure of the generic request is translated like the SDK's own
+        hs.connect(TOKEN, base_url=url + "/nowhere").account()
+
+
+def test_industry_is_hubspots_enumeration_and_every_sop_industry_maps_onto_it(crm, url):
+    """HubSpot's default `industry` is an enumeration: the SOP's own words are refused with INVALID_OPTION
+    [CONTRACTS §1]; the mapping the run writes names only options the account really has."""
+    from sop.client import Industry
+    from tasks.hubspot import HUBSPOT_INDUSTRY
+
+    raw = httpx.post(f"{url}/crm/v3/objects/companies", headers=AUTH,
+                     json={"properties": {"name": "Retailer", "industry": "retail"}})
+    assert raw.status_code == 400 and raw.json()["category"] == "VALIDATION_ERROR"
+    assert '"error":"INVALID_OPTION"' in raw.json()["message"] and "RETAIL" in raw.json()["message"]
+    options = {o["value"] for o in httpx.get(f"{url}/crm/v3/properties/companies/industry",
+                                             headers=AUTH).json()["options"]}
+    assert {"RETAIL", "COMPUTER_SOFTWARE", "HOSPITAL_HEALTH_CARE"} <= options and len(options) > 140
+    assert set(HUBSPOT_INDUSTRY) == set(Industry) - {Industry.OTHER}
+    assert set(HUBSPOT_INDUSTRY.values()) <= options
+    domain = f"{uid()}.example.com"
+    company = crm.upsert_company(domain, {"name": "Retailer", "industry": HUBSPOT_INDUSTRY[Industry.RETAIL]})
+    assert crm.get("companies", company.id, ["industry"]).properties["industry"] == "RETAIL"
 
 
 def test_invalid_input(crm, url):

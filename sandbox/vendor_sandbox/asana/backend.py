@@ -128,6 +128,8 @@ class AsanaBackend:
                 })
         if team and self.db.get("meta", "me") is None:
             self.db.put("meta", "me", {"user": self.user_by_email(team[0]["email"])["gid"]})
+        if self.ctx.account == "fresh":  # a new Organization has no team [CONTRACTS §6]
+            return
         tm = next((t for t in self.db.list("team") if t["name"] == "Client Services"), None)
         if tm is None:
             tm = self.create_team(ws["gid"], "Client Services", "Everyone who onboards clients.")
@@ -202,6 +204,17 @@ class AsanaBackend:
 
     def team(self, gid: str) -> dict[str, Any]:
         return self.render_team(self._get("team", gid))
+
+    def add_team(self, data: dict[str, Any]) -> dict[str, Any]:
+        """A new team; only an Organization has teams [doc: developers.asana.com/reference/createteam]."""
+        if not data.get("name"):
+            raise missing("name")
+        if not data.get("organization"):
+            raise missing("organization")
+        ws = self._get("workspace", str(data["organization"]))
+        if not ws.get("is_organization"):
+            raise asana_error(400, "organization: Teams can only be created in an organization")
+        return self.render_team(self.create_team(ws["gid"], str(data["name"]), str(data.get("description", ""))))
 
     # -- projects ------------------------------------------------------------------------------
 

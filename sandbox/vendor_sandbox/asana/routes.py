@@ -94,6 +94,11 @@ class AsanaVendor(SandboxVendor):
         def get_team(gid: str):
             return _ok(b.team(gid))
 
+        @r.post("/teams")
+        async def create_team(request: Request):
+            """createTeam: ``name`` and ``organization`` (the token's Organization) [spec:asana_oas.yaml TeamRequest]."""
+            return _ok(b.add_team(await _data(request)), 201)
+
         @r.get("/projects")
         def get_projects(request: Request):
             q = request.query_params

@@ -41,6 +41,9 @@ class SandboxConfig(BaseModel):
     faults: dict[str, FaultConfig] = Field(default_factory=dict)
     latency: float = Field(0.0, ge=0, le=60, description="seconds added to every vendor call (benchmarks)")
     team: list[TeamMember] = Field(default_factory=lambda: list(DEFAULT_TEAM))
+    account: Literal["fresh", "ready"] = Field(
+        "ready", description="fresh: as a newly bought account (the team are users, nothing else set up); "
+                             "ready: an administrator's steps done too (Asana team, Zoom licences)")
 
 
 class RuntimeConfig(BaseModel):
@@ -75,6 +78,7 @@ def create_app(config: SandboxConfig | None = None) -> FastAPI:
         limiter=RateLimiter(config.time_scale, enabled=config.rate_limits == "vendor"),
         faults=FaultInjector(config.seed, config.faults),
         latency=config.latency,
+        account=config.account,
     )
     app = FastAPI(title="client-onboarding sandbox", docs_url="/_sandbox/docs", openapi_url=None)
     vendors = [cls(ctx) for cls in vendor_classes()]

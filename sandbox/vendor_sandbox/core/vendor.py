@@ -70,8 +70,10 @@ def atomic(backend: Any, store: Any) -> Any:
 class SandboxContext:
     """Shared by all vendors of one sandbox: state, limits, faults, latency and the clock."""
 
-    def __init__(self, store: Store, limiter: RateLimiter, faults: FaultInjector, latency: float = 0.0) -> None:
+    def __init__(self, store: Store, limiter: RateLimiter, faults: FaultInjector, latency: float = 0.0,
+                 account: str = "ready") -> None:
         self.store = store
+        self.account = account  # "fresh" or "ready": what an administrator has set up (SandboxConfig.account)
         self.limiter = limiter
         self.faults = faults
         self.latency = latency  # seconds added to every vendor call (benchmarks)

@@ -16,6 +16,7 @@ from vendor_sandbox.core.store import VendorStore
 from vendor_sandbox.core.vendor import SandboxContext, VendorError
 
 from .errors import batch_error, batch_not_found, error, not_found, validation
+from .industries import INDUSTRY_VALUES
 
 # objectType path names -> HubSpot object type ids [doc: developers.hubspot.com/docs/api/crm/understanding-the-crm]
 TYPE_IDS = {"contacts": "0-1", "companies": "0-2", "deals": "0-3", "line_items": "0-8", "notes": "0-46"}
@@ -101,8 +102,8 @@ _STANDARD: dict[str, list[dict[str, Any]]] = {
     ],
     "companies": [
         _p("name", "Company name"), _p("domain", "Company Domain Name"), _p("website", "Website URL"),
-        # industry is an enumeration of ~150 values in HubSpot; kept free text here
-        _p("industry", "Industry"), _p("phone", "Phone Number", "string", "phonenumber"),
+        _p("industry", "Industry", "enumeration", "select", options=INDUSTRY_VALUES),
+        _p("phone", "Phone Number", "string", "phonenumber"),
         _p("city", "City"), _p("country", "Country/Region"),
         _p("numberofemployees", "Number of Employees", "number", "number"),
         _p("annualrevenue", "Annual Revenue", "number", "number"),
@@ -189,6 +190,9 @@ def stringify(value: Any) -> str | None:
     return str(value)
 
 
+PORTAL_ID = 147_258_369  # the sandbox account's Hub ID (an EU-hosted account: its UI is app-eu1.hubspot.com)
+
+
 class HubSpotBackend:
     """CRM state on the sandbox store; kinds: ``object:<type>``, ``assoc``, ``property:<type>``,
     ``pipeline:<type>``, ``owner``."""
@@ -200,6 +204,12 @@ class HubSpotBackend:
     # ---------- helpers
     def now(self) -> str:
         return iso(self.ctx.now())
+
+    @staticmethod
+    def account_details() -> dict[str, Any]:
+        return {"portalId": PORTAL_ID, "accountType": "STANDARD", "timeZone": "Africa/Johannesburg",
+                "companyCurrency": "ZAR", "additionalCurrencies": [], "utcOffset": "+02:00",
+                "utcOffsetMilliseconds": 7_200_000, "uiDomain": "app-eu1.hubspot.com", "dataHostingLocation": "eu1"}
 
     @staticmethod
     def object_type(raw: str) -> str:

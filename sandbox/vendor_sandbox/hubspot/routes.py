@@ -196,6 +196,14 @@ class HubSpotVendor(SandboxVendor):
         def labels(from_type: str, to_type: str) -> dict:
             return be.labels(otype(from_type), otype(to_type))
 
+        # -- the account the token belongs to; every field is required by the published schema
+        # [doc: developers.hubspot.com/docs/api-reference/latest/account/account-information/get-account-details]
+        def account_details() -> dict:
+            return be.account_details()
+
+        r.add_api_route("/account-info/v3/details", account_details, methods=["GET"])
+        r.add_api_route("/account-info/2026-03/details", account_details, methods=["GET"])
+
         # -- owners (the SDK calls /crm/v3/owners/ with a trailing slash [wire]; the spec has none)
         def list_owners(request: Request) -> dict:
             return be.owners(request.query_params.get("email"), _limit(request, 100, 500),

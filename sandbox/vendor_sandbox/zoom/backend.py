@@ -98,6 +98,17 @@ class ZoomBackend:
                 acct["owner_id"] = user["id"]
                 self.db.put("account", "main", acct)
 
+    def set_license(self, email: str, user_type: int) -> dict[str, Any]:
+        """An administrator changes a user's licence type (Zoom web portal → User Management)."""
+        user = self.user_by_email(email)
+        if user is None:
+            raise api_error(404, 1001, f"User {email} not exist or not belong to this account.")
+        if user_type not in (1, 2, 4):
+            raise validation("type", "1 (Basic), 2 (Licensed) or 4 (Unassigned without Meetings Basic)")
+        user["type"] = user_type
+        self.db.put("user", user["id"], user)
+        return user
+
     def add_user(self, name: str, email: str, *, owner: bool = False) -> dict[str, Any]:
         acct = self.account()
         n = self.db.next_int("user", 1)
@@ -111,7 +122,9 @@ class ZoomBackend:
             "last_name": last,
             "display_name": name,
             "email": email,
-            "type": 1,  # Basic: the Free plan this sandbox emulates
+            # 1 Basic (a new account's users: meetings end after 40 minutes), 2 Licensed (an administrator
+            # assigned a licence) [doc: developers.zoom.us/docs/api/users/#tag/users/GET/users/{userId}]
+            "type": 1 if self.ctx.account == "fresh" else 2,
             "role_name": "Owner" if owner else "Member",
             "role_id": "0" if owner else "2",
             "pmi": pmi,

@@ -46,6 +46,10 @@ async def _json_body(request: Request) -> Any:
         raise errors.invalid_json() from None
 
 
+class NewLicense(BaseModel):
+    type: int
+
+
 class NewColleague(BaseModel):
     name: str
     email: str
@@ -176,6 +180,11 @@ class ZoomVendor(SandboxVendor):
         def end(meeting_id: str) -> dict[str, Any]:
             """The meeting ends; a scheduled meeting goes back to ``waiting`` until it expires."""
             return b.set_status(meeting_id, "waiting")
+
+        @r.post("/admin/users/{email}/license")
+        def license_user(email: str, body: NewLicense) -> dict[str, Any]:
+            """The account's administrator gives a user a licence (``{"type": 2}``) or takes it back (1)."""
+            return b.set_license(email, body.type)
 
         @r.post("/tokens/revoke")
         def revoke() -> dict[str, int]:

@@ -7,6 +7,7 @@ import uuid
 from datetime import datetime
 from types import SimpleNamespace
 
+import httpx
 import pytest
 import yaml
 
@@ -104,7 +105,10 @@ def test_slack_channel_for_a_difficult_name(phase3):
     posts = [m for m in v.messages(channel["id"]) if m.get("bot_id") and not m.get("subtype")]
     (post,) = [m for m in posts if "Welcome" in m["text"]]
     (project,) = v.projects()
-    assert f"/record/0-2/{lead.company_id}" in post["text"]
+    # the account's own portal id and UI domain, read from HubSpot's account-info API (an EU account here)
+    root = str(svc.settings.sandbox_url).rstrip("/")
+    portal = httpx.get(f"{root}/hubspot/account-info/v3/details", headers={"Authorization": "Bearer t"}).json()
+    assert f"https://{portal['uiDomain']}/contacts/{portal['portalId']}/record/0-2/{lead.company_id}" in post["text"]
     assert (project.get("permalink_url") or project["gid"]) in post["text"]
     assert f"https://drive.google.com/drive/folders/{lead.folder_ids['root']}" in post["text"]
     # the recurring check-ins

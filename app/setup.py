@@ -1,0 +1,75 @@
+"""`onboard setup [--dry-run]`: creates, once, what the vendors' APIs let a token create (HubSpot's
+custom properties and deal pipeline, the Asana team), then runs the doctor and prints what is left
+for an administrator. Running it again creates nothing."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from integrations.errors import IntegrationError, NotFound
+from services import Services
+
+
+@dataclass(frozen=True)
+class Step:
+    what: str
+    needed: bool
+    do: Callable[[], None]
+
+
+def steps(svc: Services) -> list[Step]:
+    """What setup would create, each with whether it is still needed (read now, nothing written)."""
+    from tasks.hubspot import COMPANY_PROPERTIES, DEAL_PROPERTIES
+
+    crm, projects = svc.clients.hubspot, svc.clients.asana
+    pipeline = svc.rules.pipeline
+    companies, deals = crm.property_names("companies"), crm.property_names("deals")
+    missing_company = [n for n in COMPANY_PROPERTIES if n not in companies]
+    missing_deal = [n for n in DEAL_PROPERTIES if n not in deals]
+    try:
+        projects.team_gid(svc.profile.asana_team)
+        team_missing = False
+    except NotFound:
+        team_missing = True
+    return [
+        Step(f"HubSpot: the custom company properties ({len(missing_company)} of {len(COMPANY_PROPERTIES)} missing)",
+             bool(missing_company),
+             lambda: crm.ensure_properties("companies", COMPANY_PROPERTIES)),
+        Step(f"HubSpot: the custom deal properties ({len(missing_deal)} of {len(DEAL_PROPERTIES)} missing)",
+             bool(missing_deal),
+             lambda: crm.ensure_properties("deals", DEAL_PROPERTIES)),
+        Step(f"HubSpot: the deal pipeline '{pipeline.label}' ({len(pipeline.stages)} stages)",
+             crm.find_pipeline(pipeline.label) is None,
+             lambda: crm.ensure_pipeline(pipeline.label, [(s.label, s.probability, s.closed) for s in pipeline.stages])),
+        Step(f"Asana: the team '{svc.profile.asana_team}'", team_missing,
+             lambda: projects.create_team(svc.profile.asana_team, "Everyone who onboards clients.")),
+    ]
+
+
+def main(dry_run: bool = False) -> int:
+    from app.doctor import run_checks
+    from services import build_services
+
+    svc = build_services()
+    for step in steps(svc):
+        if not step.needed:
+            print(f"✔ {step.what}: already there")
+        elif dry_run:
+            print(f"· {step.what}: would be created")
+        else:
+            try:
+                step.do()
+                print(f"✔ {step.what}: created")
+            except IntegrationError as exc:
+                print(f"✘ {step.what}: {type(exc).__name__}: {exc}")
+    if dry_run:
+        return 0
+    left = [c for c in run_checks(svc) if not c.ok]
+    if not left:
+        print("\nEverything a run needs is in place (`onboard doctor` agrees).")
+        return 0
+    print(f"\nLeft for an administrator ({len(left)}; docs/live-setup.md):")
+    for c in left:
+        print(c.line())
+    return 1

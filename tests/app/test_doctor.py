@@ -1,0 +1,91 @@
+"""A fresh account, as an ops engineer meets it: `onboard doctor` names every missing prerequisite with
+its fix and writes nothing; `onboard setup` creates what the APIs allow (once); the administrator's
+steps (app/sandbox_admin.py, through the sandbox's admin endpoints) do the rest; then the doctor passes."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import httpx
+import pytest
+
+from app.doctor import run_checks
+from app.sandbox import sandbox_server
+from services import Services
+from services.clients import sandbox_clients
+from services.settings import REPO, Settings
+
+
+def state(root: str) -> dict:
+    """Everything the sandbox holds, except Zoom access tokens (each connection gets one, as from Zoom)."""
+    out = httpx.get(f"{root}/_sandbox/state", timeout=30).json()
+    out["zoom"].pop("token", None)
+    return out
+
+
+def calls(root: str) -> dict[str, int]:
+    return httpx.get(f"{root}/_sandbox/stats", timeout=30).json()["calls"]
+
+
+def doctor_cli(root: str) -> subprocess.CompletedProcess:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_", "ONBOARD_"))}
+    return subprocess.run([sys.executable, "-m", "app.cli", "doctor"], cwd=REPO, env={**env, "ONBOARD_SANDBOX_URL": root},
+                          capture_output=True, text=True, timeout=120, check=False)
+
+
+@pytest.fixture
+def fresh():
+    with sandbox_server(account="fresh", rate_limits="off") as sandbox:
+        settings = Settings(sandbox_url=sandbox.root)
+        yield sandbox.root, Services(settings, sandbox_clients(sandbox.root), clock=None)
+
+
+def failed(checks) -> set[tuple[str, str]]:
+    return {(c.vendor, c.what) for c in checks if not c.ok}
+
+
+def test_a_fresh_account_fails_the_doctor_then_setup_and_the_admin_steps_make_it_ready(fresh):
+    root, svc = fresh
+    before, calls_before = state(root), calls(root)
+    checks = run_checks(svc)
+    made = {v: n - calls_before.get(v, 0) for v, n in calls(root).items()}
+    assert state(root) == before  # read-only
+    assert sum(made.values()) <= 30, made  # one listing per kind, not a call per property or person
+    hosts = {"pieter@brightpath.example", "aisha@brightpath.example", "lindiwe@brightpath.example"}
+    assert failed(checks) == {("hubspot", "custom properties"), ("hubspot", "deal pipeline 'Client Onboarding'"),
+                              ("asana", "team 'Client Services'")} | {("zoom", f"host {h}") for h in hosts}
+    assert all(c.fix for c in checks if not c.ok)
+    zoom = next(c for c in checks if c.what == "host lindiwe@brightpath.example")
+    assert "40 minutes" in zoom.detail and "60" in zoom.detail  # the kick-off is longer than a Basic meeting
+
+    cli = doctor_cli(root)
+    assert cli.returncode == 1 and "✘ asana   team 'Client Services'" in cli.stdout and "fix: " in cli.stdout
+
+    from app.sandbox_admin import license_hosts
+    from app.setup import steps
+
+    assert [s.needed for s in steps(svc)] == [True, True, True, True]
+    for step in steps(svc):
+        step.do()
+    assert failed(run_checks(svc)) == {("zoom", f"host {h}") for h in hosts}  # what only an administrator can do
+    assert set(license_hosts(root, svc.settings)) == hosts
+    assert failed(run_checks(svc)) == set()
+    assert doctor_cli(root).returncode == 0
+
+    after_setup = state(root)
+    assert [s.needed for s in steps(svc)] == [False, False, False, False]  # again: nothing to create
+    assert state(root) == after_setup
+
+
+def test_teams_exist_only_in_an_organization_and_a_licence_is_the_administrators(fresh):
+    root, _ = fresh
+    auth = {"Authorization": "Bearer t"}
+    ws = httpx.get(f"{root}/asana/api/1.0/workspaces", headers=auth).json()["data"][0]["gid"]
+    missing = httpx.post(f"{root}/asana/api/1.0/teams", headers=auth, json={"data": {"organization": ws}})
+    assert missing.status_code == 400 and missing.json()["errors"][0]["message"] == "name: Missing input"
+    made = httpx.post(f"{root}/asana/api/1.0/teams", headers=auth, json={"data": {"name": "Ops", "organization": ws}})
+    assert made.status_code == 201 and made.json()["data"]["resource_type"] == "team"
+    nobody = httpx.post(f"{root}/_sandbox/zoom/admin/users/nobody@x.example/license", json={"type": 2})
+    assert nobody.status_code == 404 and nobody.json()["code"] == 1001
