@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import httpx
 
-from app.doctor import meeting_hosts
+from flows.preflight import meeting_hosts
 from services.settings import Settings
 
 

@@ -48,7 +48,7 @@ def steps(svc: Services) -> list[Step]:
 
 
 def main(dry_run: bool = False) -> int:
-    from app.doctor import run_checks
+    from flows.preflight import run_checks
     from services import build_services
 
     svc = build_services()

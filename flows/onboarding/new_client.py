@@ -17,8 +17,10 @@ from flows.onboarding.phase import phase_of
 from flows.onboarding.proposal import proposal_and_agreement
 from flows.onboarding.service_setup import service_setup
 from flows.people.waits import run_url
+from flows.preflight import require_ready
 from sop.client import NewClient
 from sop.outcomes import OnboardingResult, Outcome
+
 
 @flow(name="onboard-client", flow_run_name="onboard {client.company_name}", log_prints=True,
       on_cancellation=[archive_when_cancelled])
@@ -34,8 +36,26 @@ def onboard_client(client: NewClient) -> OnboardingResult:
                                  earlier)
         return OnboardingResult(outcome=Outcome.ALREADY_IN_PROGRESS, company=client.company_name,
                                 detail=f"already being onboarded by {earlier}")
-    with services.use_services(services.build_services()), phase_of(client):
-        return run_phases(client)
+    with services.use_services(services.build_services()):
+        check_accounts_once(services.current())
+        with phase_of(client):
+            return run_phases(client)
+
+
+PREFLIGHT_PASSED = "preflight-passed"
+
+
+def check_accounts_once(svc: services.Services) -> None:
+    """Before the run's first side effect: the accounts can carry it (the doctor's checks; a run resumed
+    after a wait has passed them already). If not, the run fails here, naming each fix, with nothing
+    written or sent; fixed, a Retry goes on."""
+    from prefect.input import create_flow_run_input, read_flow_run_input
+
+    run_id = FlowRunContext.get().flow_run.id
+    if read_flow_run_input(PREFLIGHT_PASSED, flow_run_id=run_id) is not None:
+        return
+    require_ready(svc)
+    create_flow_run_input(PREFLIGHT_PASSED, True, flow_run_id=run_id)
 
 
 def earlier_unfinished_run(client: NewClient) -> str | None:

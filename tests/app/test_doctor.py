@@ -11,8 +11,8 @@ import sys
 import httpx
 import pytest
 
-from app.doctor import run_checks
 from app.sandbox import sandbox_server
+from flows.preflight import run_checks
 from services import Services
 from services.clients import sandbox_clients
 from services.settings import REPO, Settings

@@ -130,3 +130,27 @@ def test_a_cancelled_onboarding_archives_what_it_made(twice, flow_sandbox, svc):
     before = everything(flow_sandbox.state())
     archive_onboarding(svc, domain, "again")
     assert everything(flow_sandbox.state()) == before
+
+
+def test_a_run_on_a_fresh_account_stops_before_its_first_side_effect(monkeypatch):
+    """A newly bought account (no Asana team, unlicensed Zoom hosts): the run fails at its start with
+    the doctor's lines and fixes; no client email, no CRM record, nothing else written."""
+    from app.sandbox import sandbox_server
+
+    client = new_client()
+    with sandbox_server(account="fresh", rate_limits="off") as sandbox:
+        monkeypatch.setenv("ONBOARD_SANDBOX_URL", sandbox.root)
+        before = everything(sandbox.state())
+        state = onboard_client(client, return_state=True)
+        after = sandbox.state()
+    assert state.is_failed()
+    with pytest.raises(Exception) as raised:
+        state.result()
+    text = str(raised.value)
+    assert "nothing was written or sent" in text, state.message
+    assert "✘ asana   team 'Client Services'" in text and "fix: run `onboard setup`" in text
+    assert "✘ zoom    host pieter@brightpath.example" in text
+    assert "custom properties" not in text  # what a run creates itself does not stop it
+    assert everything(after) == before
+    assert not after["google"].get("message") and not any(after["hubspot"].get(k) for k in after["hubspot"]
+                                                          if k.startswith("object:"))

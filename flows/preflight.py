@@ -1,0 +1,252 @@
+"""The preflight of the accounts a run uses (`onboard doctor`, and every new-client run before its first
+side effect): one check per prerequisite, each failed check with the exact fix. It reads and never
+writes (the sandbox's state before and after proves it; tests/app/test_doctor.py).
+
+What it checks, per vendor (docs/live-setup.md says why each matters and how to set it up):
+HubSpot the account (portal id, UI domain), the SOP's custom properties and deal pipeline, the
+onboarding specialists as owners; Asana the workspace is an Organization, the team of
+config/company.yaml, the roster as members; Slack the bot's token, the roster as members (found by
+email: the `users:read.email` scope); Google each meeting host's calendar reachable by the delegated
+user; Zoom each meeting host a user of the account with a licence long enough for the SOP's meetings.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from integrations.errors import IntegrationError, NotFound
+from services import Services
+from sop.profile import Role
+
+BASIC_MEETING_LIMIT = 40  # minutes: a Basic (unlicensed) Zoom user's meetings end there [CONTRACTS §6]
+
+
+@dataclass(frozen=True)
+class Check:
+    vendor: str
+    what: str
+    ok: bool
+    detail: str = ""
+    fix: str = ""  # for a failed check: what to do, exactly
+    run_creates: bool = False  # a run creates it itself when missing (`onboard setup` does it ahead)
+
+    def line(self) -> str:
+        mark = "✔" if self.ok else "✘"
+        text = f"{mark} {self.vendor:<8}{self.what}" + (f": {self.detail}" if self.detail else "")
+        return text + (f"\n           fix: {self.fix}" if not self.ok and self.fix else "")
+
+
+def run_checks(svc: Services) -> list[Check]:
+    checks: list[Check] = []
+    for vendor_checks in (hubspot_checks, asana_checks, slack_checks, google_checks, zoom_checks):
+        checks.extend(vendor_checks(svc))
+    return checks
+
+
+def _guard(vendor: str, what: str, fn: Callable[[], Check | list[Check]]) -> list[Check]:
+    """One check (or a few): a vendor error becomes a failed check naming it, never a crash."""
+    try:
+        out = fn()
+    except IntegrationError as exc:
+        return [Check(vendor, what, False, f"{type(exc).__name__}: {exc}", _fix_for(exc))]
+    return out if isinstance(out, list) else [out]
+
+
+def _fix_for(exc: IntegrationError) -> str:
+    text = str(exc).lower()
+    if "scope" in text:
+        return "add the missing scope to the app's token (docs/live-setup.md) and install the app again"
+    if "auth" in text or "token" in text:
+        return "check the credential (environment variable or Prefect Secret block, docs/live-setup.md)"
+    return "see docs/live-setup.md"
+
+
+def meeting_hosts(svc: Services) -> Iterator[tuple[str, int]]:
+    """(email, longest meeting in minutes) of everyone who hosts the SOP's meetings."""
+    meetings = svc.rules.meetings
+    for p in svc.profile.people(Role.ONBOARDING_SPECIALIST):
+        yield str(p.email), meetings.discovery_minutes
+    for p in svc.profile.people(Role.ACCOUNT_MANAGER):
+        yield str(p.email), meetings.kickoff_minutes
+
+
+# --------------------------------------------------------------------------------------------- HubSpot
+
+
+def hubspot_checks(svc: Services) -> list[Check]:
+    from tasks.hubspot import COMPANY_PROPERTIES, DEAL_PROPERTIES
+
+    crm = svc.clients.hubspot
+
+    def account() -> Check:
+        acct = crm.account()
+        return Check("hubspot", "account", True, f"portal {acct.portal_id} ({acct.ui_domain}), {acct.time_zone}")
+
+    def properties() -> Check:
+        have = crm.property_names("companies") | crm.property_names("deals")
+        missing = [n for n in (*COMPANY_PROPERTIES, *DEAL_PROPERTIES) if n not in have]
+        wanted = len(COMPANY_PROPERTIES) + len(DEAL_PROPERTIES)
+        return Check("hubspot", "custom properties", not missing, f"{wanted - len(missing)} of {wanted} present"
+                     + (f"; missing {', '.join(missing[:4])}{' …' if len(missing) > 4 else ''}" if missing else ""),
+                     "run `onboard setup` (creates them; the token needs crm.schemas.companies.write and "
+                     "crm.schemas.deals.write)", run_creates=True)
+
+    def pipeline() -> Check:
+        label = svc.rules.pipeline.label
+        found = crm.find_pipeline(label)
+        if found is None:
+            return Check("hubspot", f"deal pipeline '{label}'", False, "not there",
+                         "run `onboard setup` (a second pipeline needs HubSpot Starter or above)", run_creates=True)
+        missing = [s.label for s in svc.rules.pipeline.stages if s.label not in {x.label for x in found.stages}]
+        return Check("hubspot", f"deal pipeline '{label}'", not missing,
+                     f"{len(found.stages)} stages" + (f"; missing {', '.join(missing)}" if missing else ""),
+                     f"add the stages {', '.join(missing)} to '{label}' in HubSpot (Settings → Objects → Deals → Pipelines)")
+
+    def owners() -> list[Check]:
+        by_email = {o.email.lower() for o in crm.owners()}
+        return [Check("hubspot", f"owner {p.email}", str(p.email).lower() in by_email,
+                      "a HubSpot user (can own records)" if str(p.email).lower() in by_email else "not a HubSpot user",
+                      f"invite {p.email} in HubSpot (Settings → Users & Teams → Create user)")
+                for p in svc.profile.people(Role.ONBOARDING_SPECIALIST)]
+
+    return [*_guard("hubspot", "account", account), *_guard("hubspot", "custom properties", properties),
+            *_guard("hubspot", "deal pipeline", pipeline), *_guard("hubspot", "owners", owners)]
+
+
+# --------------------------------------------------------------------------------------------- Asana
+
+
+def asana_checks(svc: Services) -> list[Check]:
+    projects = svc.clients.asana
+    team = svc.profile.asana_team
+
+    def workspace() -> Check:
+        ws = projects.workspace()
+        return Check("asana", "workspace", bool(ws.get("is_organization")),
+                     f"{ws.get('name')} ({ws['gid']}), {'an Organization' if ws.get('is_organization') else 'not an Organization'}",
+                     "teams exist only in an Organization: connect the workspace to your company's email domain "
+                     "(Asana admin console → Settings → Domains) or set ONBOARD_ASANA_WORKSPACE_GID to the Organization")
+
+    def the_team() -> Check:
+        try:
+            gid = projects.team_gid(team)
+        except NotFound:
+            return Check("asana", f"team '{team}'", False, "not in the workspace",
+                         f"run `onboard setup` (creates it), or create '{team}' in Asana, or set asana_team in "
+                         "config/company.yaml to an existing team")
+        return Check("asana", f"team '{team}'", True, gid)
+
+    def members() -> list[Check]:
+        known = projects.member_emails()
+        return [Check("asana", f"member {p.email}", str(p.email).lower() in known,
+                      "" if str(p.email).lower() in known else "not a member of the workspace",
+                      f"invite {p.email} to the Asana Organization")
+                for p in svc.profile.everyone()]
+
+    return [*_guard("asana", "workspace", workspace), *_guard("asana", f"team '{team}'", the_team),
+            *_guard("asana", "members", members)]
+
+
+# --------------------------------------------------------------------------------------------- Slack
+
+
+def slack_checks(svc: Services) -> list[Check]:
+    chat = svc.clients.slack
+
+    def bot() -> Check:
+        return Check("slack", "bot token", True, f"bot user {chat.bot_user_id()}")
+
+    def members() -> list[Check]:
+        out = []
+        for p in svc.profile.everyone():
+            found = chat.user_id_by_email(str(p.email))
+            out.append(Check("slack", f"member {p.email}", found is not None, found or "not in the workspace",
+                             f"invite {p.email} to the Slack workspace"))
+        return out
+
+    return [*_guard("slack", "bot token", bot), *_guard("slack", "members (users:read.email)", members)]
+
+
+# --------------------------------------------------------------------------------------------- Google
+
+
+def google_checks(svc: Services) -> list[Check]:
+    calendar = svc.clients.calendar
+    now = datetime.now(UTC)
+
+    def calendars() -> list[Check]:
+        out = []
+        for email in dict(meeting_hosts(svc)):
+            try:
+                calendar.list_events(email, now, now + timedelta(days=1))
+                out.append(Check("google", f"calendar {email}", True, "reachable by the delegated user"))
+            except NotFound:
+                out.append(Check("google", f"calendar {email}", False, "not shared with the delegated user",
+                                 f"in Google Calendar, {email} shares the calendar with the delegated user "
+                                 "with 'Make changes to events' (docs/live-setup.md)"))
+        return out
+
+    return _guard("google", "calendars", calendars)
+
+
+# --------------------------------------------------------------------------------------------- Zoom
+
+
+def zoom_checks(svc: Services) -> list[Check]:
+    zoom = svc.clients.zoom
+
+    def hosts() -> list[Check]:
+        out = []
+        for email, minutes in dict(meeting_hosts(svc)).items():
+            try:
+                user = zoom.user(email)
+            except NotFound:
+                out.append(Check("zoom", f"host {email}", False, "not a user of the Zoom account",
+                                 f"add {email} in Zoom (Admin → User Management → Users → Add users)"))
+                continue
+            licensed = user.get("type") != 1 or minutes <= BASIC_MEETING_LIMIT
+            out.append(Check("zoom", f"host {email}", licensed,
+                             "licensed" if user.get("type") != 1 else
+                             f"Basic: meetings end after {BASIC_MEETING_LIMIT} minutes, the SOP's last {minutes}",
+                             f"assign {email} a licence (Zoom Admin → User Management → Users → Edit → Licensed)"))
+        return out
+
+    return _guard("zoom", "hosts", hosts)
+
+
+# --------------------------------------------------------------------------------------------- before a run
+
+
+class AccountsNotReady(RuntimeError):
+    """A prerequisite a run cannot make itself is missing: the run stops before its first side effect."""
+
+
+_CACHE: dict[str, tuple[float, list[Check]]] = {}
+_CACHE_LOCK = threading.Lock()
+CACHE_SECONDS = 300.0  # the runs of one worker within five minutes share one preflight
+
+
+def blocking_problems(svc: Services) -> list[Check]:
+    """The failed checks a run cannot fix itself (cached per account for a few minutes)."""
+    key = str(svc.settings.sandbox_url) if svc.settings.mode == "sandbox" else "live"
+    with _CACHE_LOCK:  # runs starting together wait for one preflight instead of each making one
+        hit = _CACHE.get(key)
+        if hit is None or time.monotonic() - hit[0] > CACHE_SECONDS:
+            hit = _CACHE[key] = (time.monotonic(), [c for c in run_checks(svc) if not c.ok and not c.run_creates])
+        return hit[1]
+
+
+def require_ready(svc: Services) -> None:
+    problems = blocking_problems(svc)
+    if not problems:
+        logging.getLogger("flows.journal").info("Preflight: the accounts can carry the run (`onboard doctor`)")
+    else:
+        with _CACHE_LOCK:  # after fixing the account, a Retry checks again at once
+            _CACHE.clear()
+        raise AccountsNotReady("the accounts are not ready for a run; nothing was written or sent. Fix, then "
+                               "Retry the run (`onboard doctor` checks):\n" + "\n".join(c.line() for c in problems))
