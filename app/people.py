@@ -167,6 +167,8 @@ class ClientActor(_Background):
                 continue
             if self.company and self.company not in form["info"]["title"]:
                 continue
+            if not form.get("publishSettings", {}).get("publishState", {}).get("isAcceptingResponses", True):
+                continue  # not published yet (made, then published: a client opens it only after)
             titles = {i.get("title") for i in form.get("items", [])}
             answers = {t: a for t, a in self.form_answers.items() if t in titles}
             if answers:
