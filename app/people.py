@@ -172,8 +172,12 @@ class ClientActor(_Background):
             titles = {i.get("title") for i in form.get("items", [])}
             answers = {t: a for t, a in self.form_answers.items() if t in titles}
             if answers:
-                http.post(f"/_sandbox/google/forms/{fid}/responses",
-                          json={"answers": answers, "respondentEmail": self.email}).raise_for_status()
+                answered = http.post(f"/_sandbox/google/forms/{fid}/responses",
+                                     json={"answers": answers, "respondentEmail": self.email})
+                if answered.is_client_error:  # the form refused it: say so, try again next time
+                    said.append(f"[client] could not answer '{form['info']['title']}': {answered.text[:200]}")
+                    continue
+                answered.raise_for_status()
                 done.add(fid)
                 said.append(f"[client] filled in the form '{form['info']['title']}'")
         for event in google.get("event", []):
