@@ -7,11 +7,22 @@ import json
 from dataclasses import asdict
 
 
+def services_or_exit():
+    """The run's services, or the reason there are none as a one-line exit (no sandbox URL in sandbox
+    mode, a missing live credential), not a traceback."""
+    from services import build_services
+    from services.credentials import MissingCredentials
+
+    try:
+        return build_services()
+    except (MissingCredentials, ValueError) as exc:
+        raise SystemExit(f"cannot reach the accounts: {exc}") from None
+
+
 def main(as_json: bool = False) -> int:
     from flows.preflight import run_checks
-    from services import build_services
 
-    checks = run_checks(build_services())
+    checks = run_checks(services_or_exit())
     failed = [c for c in checks if not c.ok]
     if as_json:
         print(json.dumps({"ok": not failed, "checks": [asdict(c) for c in checks]}, indent=2))

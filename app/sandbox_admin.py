@@ -17,9 +17,7 @@ from services.settings import Settings
 
 def license_hosts(root: str, settings: Settings) -> list[str]:
     """Give every meeting host a Zoom licence (type 2); the hosts licensed."""
-    from types import SimpleNamespace
-
-    hosts = list(dict(meeting_hosts(SimpleNamespace(profile=settings.profile, rules=settings.rules))))
+    hosts = list(meeting_hosts(settings.profile, settings.rules))
     for email in hosts:
         httpx.post(f"{root}/_sandbox/zoom/admin/users/{email}/license", json={"type": 2}, timeout=30).raise_for_status()
     return hosts

@@ -20,13 +20,12 @@ class Step:
 
 def steps(svc: Services) -> list[Step]:
     """What setup would create, each with whether it is still needed (read now, nothing written)."""
-    from tasks.hubspot import COMPANY_PROPERTIES, DEAL_PROPERTIES
+    from tasks.hubspot import COMPANY_PROPERTIES, DEAL_PROPERTIES, missing_properties
 
     crm, projects = svc.clients.hubspot, svc.clients.asana
     pipeline = svc.rules.pipeline
-    companies, deals = crm.property_names("companies"), crm.property_names("deals")
-    missing_company = [n for n in COMPANY_PROPERTIES if n not in companies]
-    missing_deal = [n for n in DEAL_PROPERTIES if n not in deals]
+    missing = missing_properties(crm)
+    missing_company, missing_deal = missing["companies"], missing["deals"]
     try:
         projects.team_gid(svc.profile.asana_team)
         team_missing = False
@@ -41,17 +40,17 @@ def steps(svc: Services) -> list[Step]:
              lambda: crm.ensure_properties("deals", DEAL_PROPERTIES)),
         Step(f"HubSpot: the deal pipeline '{pipeline.label}' ({len(pipeline.stages)} stages)",
              crm.find_pipeline(pipeline.label) is None,
-             lambda: crm.ensure_pipeline(pipeline.label, [(s.label, s.probability, s.closed) for s in pipeline.stages])),
+             lambda: crm.ensure_pipeline(pipeline.label, pipeline.stage_specs())),
         Step(f"Asana: the team '{svc.profile.asana_team}'", team_missing,
              lambda: projects.create_team(svc.profile.asana_team, "Everyone who onboards clients.")),
     ]
 
 
 def main(dry_run: bool = False) -> int:
+    from app.doctor import services_or_exit
     from flows.preflight import run_checks
-    from services import build_services
 
-    svc = build_services()
+    svc = services_or_exit()
     for step in steps(svc):
         if not step.needed:
             print(f"✔ {step.what}: already there")

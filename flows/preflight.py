@@ -16,13 +16,14 @@ import logging
 import os
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from integrations.errors import IntegrationError, NotFound
 from services import Services
-from sop.profile import Role
+from sop.profile import CompanyProfile, Role
+from sop.rules import OnboardingRules
 
 BASIC_MEETING_LIMIT = 40  # minutes: a Basic (unlicensed) Zoom user's meetings end there [CONTRACTS §6]
 
@@ -69,20 +70,19 @@ def _fix_for(exc: IntegrationError) -> str:
     return "see docs/live-setup.md"
 
 
-def meeting_hosts(svc: Services) -> Iterator[tuple[str, int]]:
-    """(email, longest meeting in minutes) of everyone who hosts the SOP's meetings."""
-    meetings = svc.rules.meetings
-    for p in svc.profile.people(Role.ONBOARDING_SPECIALIST):
-        yield str(p.email), meetings.discovery_minutes
-    for p in svc.profile.people(Role.ACCOUNT_MANAGER):
-        yield str(p.email), meetings.kickoff_minutes
+def meeting_hosts(profile: CompanyProfile, rules: OnboardingRules) -> dict[str, int]:
+    """{email: longest meeting in minutes} of everyone who hosts the SOP's meetings."""
+    hosts = {str(p.email): rules.meetings.discovery_minutes for p in profile.people(Role.ONBOARDING_SPECIALIST)}
+    for p in profile.people(Role.ACCOUNT_MANAGER):
+        hosts[str(p.email)] = max(hosts.get(str(p.email), 0), rules.meetings.kickoff_minutes)
+    return hosts
 
 
 # --------------------------------------------------------------------------------------------- HubSpot
 
 
 def hubspot_checks(svc: Services) -> list[Check]:
-    from tasks.hubspot import COMPANY_PROPERTIES, DEAL_PROPERTIES
+    from tasks.hubspot import COMPANY_PROPERTIES, DEAL_PROPERTIES, missing_properties
 
     crm = svc.clients.hubspot
 
@@ -91,8 +91,7 @@ def hubspot_checks(svc: Services) -> list[Check]:
         return Check("hubspot", "account", True, f"portal {acct.portal_id} ({acct.ui_domain}), {acct.time_zone}")
 
     def properties() -> Check:
-        have = crm.property_names("companies") | crm.property_names("deals")
-        missing = [n for n in (*COMPANY_PROPERTIES, *DEAL_PROPERTIES) if n not in have]
+        missing = [n for names in missing_properties(crm).values() for n in names]
         wanted = len(COMPANY_PROPERTIES) + len(DEAL_PROPERTIES)
         return Check("hubspot", "custom properties", not missing, f"{wanted - len(missing)} of {wanted} present"
                      + (f"; missing {', '.join(missing[:4])}{' …' if len(missing) > 4 else ''}" if missing else ""),
@@ -184,7 +183,7 @@ def google_checks(svc: Services) -> list[Check]:
 
     def calendars() -> list[Check]:
         out = []
-        for email in dict(meeting_hosts(svc)):
+        for email in meeting_hosts(svc.profile, svc.rules):
             try:
                 calendar.list_events(email, now, now + timedelta(days=1))
                 out.append(Check("google", f"calendar {email}", True, "reachable by the delegated user"))
@@ -205,7 +204,7 @@ def zoom_checks(svc: Services) -> list[Check]:
 
     def hosts() -> list[Check]:
         out = []
-        for email, minutes in dict(meeting_hosts(svc)).items():
+        for email, minutes in meeting_hosts(svc.profile, svc.rules).items():
             try:
                 user = zoom.user(email)
             except NotFound:

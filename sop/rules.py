@@ -68,6 +68,10 @@ class DealPipeline(Strict):
     label: str
     stages: list[DealStage] = Field(min_length=2)
 
+    def stage_specs(self) -> list[tuple[str, float, bool]]:
+        """(label, probability, closed) per stage, in order: what the CRM's pipeline is made from."""
+        return [(s.label, s.probability, s.closed) for s in self.stages]
+
     @model_validator(mode="after")
     def _has_won_and_lost(self):
         keys = {s.key for s in self.stages}

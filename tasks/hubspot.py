@@ -74,6 +74,13 @@ def prepare_properties(crm: HubSpotCRM) -> None:
     crm.ensure_properties("deals", DEAL_PROPERTIES)
 
 
+def missing_properties(crm: HubSpotCRM) -> dict[str, list[str]]:
+    """The SOP's custom properties the account lacks, by object type (a read: `onboard doctor`, `setup`)."""
+    wanted = {"companies": COMPANY_PROPERTIES, "deals": DEAL_PROPERTIES}
+    return {kind: [n for n in specs if n not in have] for kind, specs in wanted.items()
+            for have in (crm.property_names(kind),)}
+
+
 @side_effect()
 def prepare_pipeline(crm: HubSpotCRM, pipeline_label: str, stages: list[tuple[str, float, bool]]) -> Pipeline:
     """The onboarding deal pipeline exists (created once per account)."""

@@ -89,3 +89,11 @@ def test_teams_exist_only_in_an_organization_and_a_licence_is_the_administrators
     assert made.status_code == 201 and made.json()["data"]["resource_type"] == "team"
     nobody = httpx.post(f"{root}/_sandbox/zoom/admin/users/nobody@x.example/license", json={"type": 2})
     assert nobody.status_code == 404 and nobody.json()["code"] == 1001
+
+
+def test_without_a_sandbox_or_credentials_the_doctor_says_why_in_one_line():
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_", "ONBOARD_"))}
+    proc = subprocess.run([sys.executable, "-m", "app.cli", "doctor"], cwd=REPO, env=env, capture_output=True,
+                          text=True, timeout=120, check=False)
+    assert proc.returncode == 1 and "Traceback" not in proc.stderr
+    assert "cannot reach the accounts: sandbox mode needs ONBOARD_SANDBOX_URL" in proc.stderr
