@@ -28,6 +28,8 @@ def sandbox(
     seed: Annotated[int, typer.Option(help="seed for fault injection")] = 0,
     account: Annotated[str, typer.Option(help="'ready' (an administrator's steps done) or 'fresh' (a newly "
                                               "bought account: check it with `onboard doctor`)")] = "ready",
+    without_scope: Annotated[list[str] | None, typer.Option(
+        help="VENDOR:SCOPE the vendor's app was not granted, e.g. slack:users:read.email (repeatable)")] = None,
 ) -> None:
     """Serve the offline sandbox of all vendors in the foreground; prints each SDK's base URL."""
     import uvicorn
@@ -35,7 +37,14 @@ def sandbox(
     from app.sandbox import create_app, sandbox_config
     from integrations.sandbox_urls import sdk_urls
 
-    config = sandbox_config(state, rate_limits=rate_limits, time_scale=time_scale, seed=seed, account=account)
+    withheld: dict[str, list[str]] = {}
+    for item in without_scope or []:
+        vendor, sep, scope = item.partition(":")
+        if not sep or not scope:
+            raise typer.BadParameter(f"{item!r}: write VENDOR:SCOPE, e.g. slack:users:read.email")
+        withheld.setdefault(vendor, []).append(scope)
+    config = sandbox_config(state, rate_limits=rate_limits, time_scale=time_scale, seed=seed, account=account,
+                            withheld_scopes=withheld)
     root = f"http://{host}:{port}"
     for name, url in sdk_urls(root).items():
         print(f"{name} {url}", flush=True)

@@ -1,8 +1,10 @@
 """The administrator's steps that no vendor API offers, played in the sandbox through its admin
 endpoints: what turns `onboard sandbox --account fresh` into an account `onboard doctor` passes once
-`onboard setup` has run. Today: a Zoom licence for everyone who hosts the SOP's meetings (a Basic
-user's meetings end after 40 minutes). In a real account these are the "fix:" lines of the doctor,
-done in each vendor's admin console (docs/live-setup.md).
+`onboard setup` has run. In a real account these are the "fix:" lines of the doctor, done in each
+vendor's admin console (docs/live-setup.md):
+- every scope an app was not granted added to it (the app installed again);
+- each meeting host's Google calendar shared with the delegated user ("Make changes to events");
+- a Zoom licence for everyone who hosts the SOP's meetings (a Basic user's meetings end after 40 minutes).
 
     ONBOARD_SANDBOX_URL=http://127.0.0.1:8765 uv run python -m app.sandbox_admin
 """
@@ -15,6 +17,23 @@ from flows.preflight import meeting_hosts
 from services.settings import Settings
 
 
+def grant_scopes(root: str) -> dict[str, list[str]]:
+    """Add every withheld scope to its vendor's app; {vendor: the scopes added}."""
+    withheld = httpx.get(f"{root}/_sandbox/admin/scopes", timeout=30).raise_for_status().json()["withheld"]
+    for vendor, scopes in withheld.items():
+        httpx.post(f"{root}/_sandbox/admin/scopes", json={"vendor": vendor, "grant": scopes},
+                   timeout=30).raise_for_status()
+    return withheld
+
+
+def share_calendars(root: str, settings: Settings) -> list[str]:
+    """Each meeting host shares their calendar with the delegated user; the hosts."""
+    hosts = list(meeting_hosts(settings.profile, settings.rules))
+    for email in hosts:
+        httpx.post(f"{root}/_sandbox/google/admin/calendars/{email}/share", timeout=30).raise_for_status()
+    return hosts
+
+
 def license_hosts(root: str, settings: Settings) -> list[str]:
     """Give every meeting host a Zoom licence (type 2); the hosts licensed."""
     hosts = list(meeting_hosts(settings.profile, settings.rules))
@@ -23,12 +42,20 @@ def license_hosts(root: str, settings: Settings) -> list[str]:
     return hosts
 
 
+def play_administrator(root: str, settings: Settings) -> list[str]:
+    """Every step above; one line per step done."""
+    lines = [f"✔ {vendor:<8}scopes added: {', '.join(scopes)}" for vendor, scopes in grant_scopes(root).items()]
+    lines += [f"✔ google  calendar of {email} shared with the delegated user" for email in share_calendars(root, settings)]
+    lines += [f"✔ zoom    {email}: licensed" for email in license_hosts(root, settings)]
+    return lines
+
+
 def main() -> int:
     settings = Settings()
     if settings.sandbox_url is None:
         raise SystemExit("set ONBOARD_SANDBOX_URL to the sandbox to play the administrator in")
-    for email in license_hosts(str(settings.sandbox_url).rstrip("/"), settings):
-        print(f"✔ zoom    {email}: licensed")
+    for line in play_administrator(str(settings.sandbox_url).rstrip("/"), settings):
+        print(line)
     return 0
 
 

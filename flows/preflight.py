@@ -20,7 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from integrations.errors import IntegrationError, NotFound
+from integrations.errors import IntegrationError, MissingScope, NotFound
 from services import Services
 from sop.profile import CompanyProfile, Role
 from sop.rules import OnboardingRules
@@ -63,11 +63,22 @@ def _guard(vendor: str, what: str, fn: Callable[[], Check | list[Check]]) -> lis
 
 def _fix_for(exc: IntegrationError) -> str:
     text = str(exc).lower()
+    if isinstance(exc, MissingScope) and exc.needed:
+        return (f"add the scope {' or '.join(exc.needed)} to the {exc.vendor} app (docs/live-setup.md) and "
+                "install it again")
     if "scope" in text:
         return "add the missing scope to the app's token (docs/live-setup.md) and install the app again"
     if "auth" in text or "token" in text:
         return "check the credential (environment variable or Prefect Secret block, docs/live-setup.md)"
     return "see docs/live-setup.md"
+
+
+def _scopes(vendor: str, granted: set[str], needed: dict[str, str | None], fix: str) -> Check:
+    """The app's scopes against ``needed`` ({scope: an older name that also does, or None})."""
+    missing = [name for name, older in needed.items() if name not in granted and (older is None or older not in granted)]
+    short = [m.removeprefix("https://www.googleapis.com/auth/") for m in missing]
+    return Check(vendor, "scopes", not missing, f"{len(needed) - len(missing)} of the {len(needed)} the SOP needs"
+                 + (f"; missing {', '.join(short)}" if missing else ""), fix.format(missing=", ".join(short)))
 
 
 def meeting_hosts(profile: CompanyProfile, rules: OnboardingRules) -> dict[str, int]:
@@ -82,9 +93,15 @@ def meeting_hosts(profile: CompanyProfile, rules: OnboardingRules) -> dict[str, 
 
 
 def hubspot_checks(svc: Services) -> list[Check]:
+    from integrations.hubspot import SCOPES
     from tasks.hubspot import COMPANY_PROPERTIES, DEAL_PROPERTIES, missing_properties
 
     crm = svc.clients.hubspot
+
+    def scopes() -> Check:
+        return _scopes("hubspot", crm.scopes(), dict.fromkeys(SCOPES),
+                       "add {missing} to the private app (Settings → Integrations → Private apps → Scopes), "
+                       "then paste its new token if HubSpot rotated it")
 
     def account() -> Check:
         acct = crm.account()
@@ -116,7 +133,8 @@ def hubspot_checks(svc: Services) -> list[Check]:
                       f"invite {p.email} in HubSpot (Settings → Users & Teams → Create user)")
                 for p in svc.profile.people(Role.ONBOARDING_SPECIALIST)]
 
-    return [*_guard("hubspot", "account", account), *_guard("hubspot", "custom properties", properties),
+    return [*_guard("hubspot", "scopes", scopes), *_guard("hubspot", "account", account),
+            *_guard("hubspot", "custom properties", properties),
             *_guard("hubspot", "deal pipeline", pipeline), *_guard("hubspot", "owners", owners)]
 
 
@@ -158,7 +176,14 @@ def asana_checks(svc: Services) -> list[Check]:
 
 
 def slack_checks(svc: Services) -> list[Check]:
+    from integrations.slack import SCOPES
+
     chat = svc.clients.slack
+
+    def scopes() -> Check:
+        return _scopes("slack", chat.scopes(), dict.fromkeys(SCOPES),
+                       "add the bot token scopes {missing} (api.slack.com/apps → the app → OAuth & Permissions), "
+                       "then reinstall the app to the workspace")
 
     def bot() -> Check:
         return Check("slack", "bot token", True, f"bot user {chat.bot_user_id()}")
@@ -171,15 +196,23 @@ def slack_checks(svc: Services) -> list[Check]:
                              f"invite {p.email} to the Slack workspace"))
         return out
 
-    return [*_guard("slack", "bot token", bot), *_guard("slack", "members (users:read.email)", members)]
+    return [*_guard("slack", "scopes", scopes), *_guard("slack", "bot token", bot),
+            *_guard("slack", "members (users:read.email)", members)]
 
 
 # --------------------------------------------------------------------------------------------- Google
 
 
 def google_checks(svc: Services) -> list[Check]:
+    from integrations.google import SCOPES
+
     calendar = svc.clients.calendar
     now = datetime.now(UTC)
+
+    def scopes() -> Check:
+        return _scopes("google", calendar.granted_scopes(), dict.fromkeys(SCOPES),
+                       "allow the client id the scopes {missing} (Admin console → Security → API controls → "
+                       "Domain-wide delegation)")
 
     def calendars() -> list[Check]:
         out = []
@@ -193,14 +226,21 @@ def google_checks(svc: Services) -> list[Check]:
                                  "with 'Make changes to events' (docs/live-setup.md)"))
         return out
 
-    return _guard("google", "calendars", calendars)
+    return [*_guard("google", "scopes", scopes), *_guard("google", "calendars", calendars)]
 
 
 # --------------------------------------------------------------------------------------------- Zoom
 
 
 def zoom_checks(svc: Services) -> list[Check]:
+    from integrations.zoom import SCOPES
+
     zoom = svc.clients.zoom
+
+    def scopes() -> Check:
+        return _scopes("zoom", zoom.scopes(), SCOPES,
+                       "add the scopes {missing} to the Server-to-Server OAuth app (marketplace.zoom.us → "
+                       "Manage → the app → Scopes), then activate it again")
 
     def hosts() -> list[Check]:
         out = []
@@ -218,7 +258,7 @@ def zoom_checks(svc: Services) -> list[Check]:
                              f"assign {email} a licence (Zoom Admin → User Management → Users → Edit → Licensed)"))
         return out
 
-    return _guard("zoom", "hosts", hosts)
+    return [*_guard("zoom", "scopes", scopes), *_guard("zoom", "hosts", hosts)]
 
 
 # --------------------------------------------------------------------------------------------- before a run

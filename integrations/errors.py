@@ -41,4 +41,13 @@ class InvalidInput(IntegrationError):
     """The request was refused as invalid: fix the input, retrying will not help."""
 
 
+class MissingScope(IntegrationError):
+    """The app's token lacks a scope the call needs (``needed``: the vendor's names for it): an
+    administrator adds it to the app and installs it again; retrying will not help."""
+
+    def __init__(self, vendor: str, message: str, *, needed: tuple[str, ...] = (), status: int | None = 403):
+        super().__init__(vendor, message, status=status)
+        self.needed = needed
+
+
 RETRYABLE = (RateLimited, Transient)

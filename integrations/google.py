@@ -40,13 +40,14 @@ from typing import Any, TypeVar
 
 import google_auth_httplib2
 import httplib2
+from google.auth.exceptions import RefreshError
 from google.oauth2.credentials import Credentials
 from googleapiclient.discovery import build_from_document
 from googleapiclient.errors import HttpError
 from googleapiclient.http import HttpRequest, MediaInMemoryUpload, build_http
 
 from . import budget, calls
-from .errors import Conflict, IntegrationError, InvalidInput, NotFound, RateLimited, Transient
+from .errors import Conflict, IntegrationError, InvalidInput, MissingScope, NotFound, RateLimited, Transient
 
 T = TypeVar("T")
 VENDOR = "google"
@@ -185,6 +186,9 @@ def _document(api: str, version: str, root_url: str | None) -> dict[str, Any]:
     return doc
 
 
+TOKENINFO_URL = "https://oauth2.googleapis.com/tokeninfo"  # [doc: developers.google.com/identity/protocols/oauth2]
+
+
 class _HttpPool:
     """Authorised httplib2 clients lent out one request at a time: httplib2.Http is not thread-safe,
     and a pool (unlike one per thread) keeps connections open when steps run in short-lived threads.
@@ -198,6 +202,7 @@ class _HttpPool:
     def __init__(self, credentials: Credentials, timeout: float) -> None:
         self._credentials = credentials
         self._timeout = timeout
+        self.tokeninfo_url = TOKENINFO_URL
         self._idle: list[tuple[float, google_auth_httplib2.AuthorizedHttp]] = []  # most recent last
         self._lock = threading.Lock()
 
@@ -231,6 +236,7 @@ class GoogleServices:
 def connect(credentials: Credentials, root_url: str | None = None, *, timeout: float = 30.0) -> GoogleServices:
     """The four clients; ``root_url`` is the sandbox's ``http://h:P/google/``, None for Google itself."""
     http = _HttpPool(credentials, timeout)
+    http.tokeninfo_url = f"{root_url}oauth2/v3/tokeninfo" if root_url else TOKENINFO_URL
 
     def build(api: str, version: str):
         with http.lend() as h:  # the service keeps it as its default; every request names its own
@@ -267,6 +273,8 @@ def translate(exc: Exception) -> Exception:
         if status == 429 or (status == 403 and reason in _RATE_REASONS):
             after = exc.resp.get("retry-after")
             return RateLimited(VENDOR, message, retry_after=float(after) if after else None, status=status)
+        if status == 403 and reason == "insufficientPermissions":
+            return MissingScope(VENDOR, f"{reason}: {message}", status=status)
         if status >= 500:
             return Transient(VENDOR, f"{status} {message}", status=status)
         if status in (404, 410):
@@ -276,6 +284,10 @@ def translate(exc: Exception) -> Exception:
         if status in (400, 412, 413, 422):
             return InvalidInput(VENDOR, f"{reason}: {message}", status=status)
         return IntegrationError(VENDOR, f"{status} {reason}: {message}", status=status)
+    if isinstance(exc, RefreshError) and "unauthorized_client" in str(exc):
+        # the token exchange of domain-wide delegation: a scope not allowed in the Admin console
+        return MissingScope(VENDOR, f"unauthorized_client: the Admin console does not allow this client every "
+                                    f"scope it asks for ({', '.join(SCOPES)})", needed=SCOPES, status=401)
     if isinstance(exc, (TimeoutError, socket.timeout, ConnectionError, httplib2.HttpLib2Error, OSError)):
         return Transient(VENDOR, f"{type(exc).__name__}: {exc}")
     return exc
@@ -315,6 +327,20 @@ class _Api:
     def _execute(self, request: HttpRequest) -> Any:
         with budget.google(request.method, request.uri), self._http.lend() as http:
             return request.execute(http=http, num_retries=0)  # no SDK retries: retry.call decides
+
+    def granted_scopes(self) -> set[str]:
+        """The scopes of the token the four services use (Google's tokeninfo endpoint)."""
+        def fetch() -> dict[str, Any]:
+            with self._http.lend() as http:
+                if not http.credentials.valid:
+                    http.credentials.refresh(google_auth_httplib2.Request(http.http))
+                resp, content = http.http.request(f"{self._http.tokeninfo_url}?access_token={http.credentials.token}")
+            if resp.status != 200:
+                raise HttpError(resp, content, uri=self._http.tokeninfo_url)
+            return json.loads(content)
+
+        return set(str(calls.call(fetch, idempotent=True, slot=nullcontext, translate=translate)
+                       .get("scope") or "").split())
 
 
 def _pages(fetch: Callable[[str | None], dict[str, Any]], key: str) -> Iterable[dict[str, Any]]:

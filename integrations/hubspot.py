@@ -33,10 +33,15 @@ from hubspot import HubSpot
 from urllib3.util.retry import Retry
 
 from . import budget, calls, retry
-from .errors import Conflict, IntegrationError, InvalidInput, NotFound, RateLimited, Transient
+from .errors import Conflict, IntegrationError, InvalidInput, MissingScope, NotFound, RateLimited, Transient
 
 T = TypeVar("T")
 VENDOR = "hubspot"
+# The private app's scopes the SOP needs (docs/live-setup.md; developers.hubspot.com/scopes): records,
+# owners, and the company and deal properties `onboard setup` and the first run create
+SCOPES = (*(f"crm.objects.{t}.{a}" for t in ("companies", "contacts", "deals", "line_items") for a in ("read", "write")),
+          "crm.objects.owners.read",
+          *(f"crm.schemas.{t}.{a}" for t in ("companies", "deals") for a in ("read", "write")))
 TIMEOUT = 30.0  # seconds per HTTP call; the SDK has no default timeout
 SEARCH_PAGE = 100  # search pages (HubSpot allows up to 200)
 
@@ -210,6 +215,11 @@ def translate(exc: Exception) -> Exception:
         # policyName says which limit (TEN_SECONDLY_ROLLING / SECONDLY / DAILY); Retry-After when sent
         return RateLimited(VENDOR, f"{body.get('policyName', 'rate limit')}: {message}",
                            retry_after=_retry_after(getattr(exc, "headers", None)))
+    if body.get("category") == "MISSING_SCOPES":  # errors[].context.requiredGranularScopes names them
+        needed = tuple(s for e in body.get("errors") or [] if isinstance(e, dict)
+                       for s in (e.get("context") or {}).get("requiredGranularScopes") or [])
+        return MissingScope(VENDOR, f"MISSING_SCOPES: the private app needs {' or '.join(needed) or 'a scope'}",
+                            needed=needed, status=status)
     return _by_category(body.get("category", ""), message, status)
 
 
@@ -435,6 +445,19 @@ class HubSpotCRM:
 
             self._account = Account.from_api(self._call(fetch, idempotent=True))
         return self._account
+
+    def scopes(self) -> set[str]:
+        """The private app token's scopes (HubSpot's access-token-info endpoint)."""
+        token = self._hs.access_token
+
+        def fetch() -> dict[str, Any]:
+            r = self._hs.api_request({"method": "POST", "path": "/oauth/v2/private-apps/get/access-token-info",
+                                      "body": {"tokenKey": token}})
+            if r.status_code != 200:
+                raise _HttpFailure(r.status_code, r.text, r.headers)
+            return r.json()
+
+        return set(self._call(fetch, idempotent=True).get("scopes") or [])
 
     # ---------- owners
     def owners(self) -> list[Owner]:

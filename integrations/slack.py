@@ -31,9 +31,13 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from . import budget, calls, retry
-from .errors import Conflict, IntegrationError, InvalidInput, NotFound, RateLimited, Transient
+from .errors import Conflict, IntegrationError, InvalidInput, MissingScope, NotFound, RateLimited, Transient
 
 VENDOR = "slack"
+# The bot token scopes the SOP needs (docs/live-setup.md): public channels made, read and written,
+# DMs opened, colleagues found by email
+SCOPES = ("channels:manage", "channels:read", "channels:history", "chat:write", "im:write", "users:read",
+          "users:read.email")
 T = TypeVar("T")
 
 DEDUPE_EVENT = "onboarding_post"  # message metadata event_type carrying our dedupe key
@@ -144,6 +148,10 @@ def translate(exc: Exception) -> Exception:
         return Transient(VENDOR, code, status=status)
     if code == "name_taken":
         return Conflict(VENDOR, code, status=status)
+    if code == "missing_scope":  # {"needed": "users:read.email", "provided": "chat:write,…"}
+        needed = str(data.get("needed") or "")
+        return MissingScope(VENDOR, f"missing_scope: the bot token needs {needed} (it has {data.get('provided', '')})",
+                            needed=tuple(n for n in needed.split(",") if n), status=status)
     if code in _NOT_FOUND:
         return NotFound(VENDOR, code, status=status)
     if code.startswith("invalid_") or code in _INVALID:
@@ -171,6 +179,12 @@ class SlackChat:
                           attempts=attempts)
 
     # ------------------------------------------------------------------ people
+
+    def scopes(self) -> set[str]:
+        """The bot token's scopes, from the ``x-oauth-scopes`` header Slack adds to every answer."""
+        response = self._call(lambda: self._client.auth_test(), idempotent=True, method="auth.test")
+        header = {k.lower(): v for k, v in response.headers.items()}.get("x-oauth-scopes", "")
+        return {s.strip() for s in header.split(",") if s.strip()}
 
     def bot_user_id(self) -> str:
         """The bot's own user id (``auth.test``), cached after the first call."""

@@ -39,11 +39,18 @@ from zoomus import ZoomClient
 from zoomus.client import OAUTH_URI
 
 from . import budget, calls, retry
-from .errors import Conflict, IntegrationError, InvalidInput, NotFound, RateLimited, Transient
+from .errors import Conflict, IntegrationError, InvalidInput, MissingScope, NotFound, RateLimited, Transient
 
 log = logging.getLogger(__name__)
 
 VENDOR = "zoom"
+# The Server-to-Server app's granular scopes the SOP needs, each with the classic scope an app made
+# before 2024 holds instead (developers.zoom.us, each endpoint's "Scopes")
+SCOPES = {
+    "meeting:write:meeting:admin": "meeting:write:admin", "meeting:read:meeting:admin": "meeting:read:admin",
+    "meeting:update:meeting:admin": "meeting:write:admin", "meeting:delete:meeting:admin": "meeting:write:admin",
+    "meeting:read:list_meetings:admin": "meeting:read:admin", "user:read:user:admin": "user:read:admin",
+}
 TOKEN_MARGIN = 300.0  # refresh this many seconds before the token's announced expiry
 DEFAULT_TTL = 3599.0  # what Zoom announces; zoomus's constructor does not tell us
 PAGE_SIZE = 300  # Zoom's maximum: fewer calls against the MEDIUM per-second limit
@@ -133,6 +140,10 @@ def _by_status(resp: requests.Response, what: str) -> IntegrationError:
     if body.get("errors"):
         detail += " " + "; ".join(f"{e.get('field')}: {e.get('message')}" for e in body["errors"])
     message = f"{what}: {detail} (HTTP {status}, code {body.get('code', body.get('error'))})"
+    if body.get("code") == 4711:  # "Invalid access token, does not contain scopes:[a, b]."
+        listed = str(body.get("message", "")).partition("[")[2].partition("]")[0]
+        return MissingScope(VENDOR, message, needed=tuple(x.strip() for x in listed.split(",") if x.strip()),
+                            status=status)
     if status == 404:
         return NotFound(VENDOR, message, status=status)
     if status == 429:
@@ -222,19 +233,31 @@ class ZoomMeetings:
             cfg = self._client.config
             if cfg.get("token") and cfg.get("token") != stale:
                 return  # another thread replaced it meanwhile
-            basic = base64.b64encode(f"{cfg['client_id']}:{cfg['client_secret']}".encode()).decode()
-            resp = requests.post(
-                cfg["oauth_uri"],
-                data={"grant_type": "account_credentials", "account_id": cfg["api_account_id"]},
-                headers={"Authorization": f"Basic {basic}"},
-                timeout=self._client.timeout,
-            )
-            body = _body(resp)
-            if resp.status_code >= 400 or not body.get("access_token"):
-                raise requests.HTTPError("token request refused", response=resp)
+            body = self._token_request()
             cfg["token"] = body["access_token"]
             ttl = float(body.get("expires_in") or DEFAULT_TTL)
             self._token_deadline = time.monotonic() + max(ttl - TOKEN_MARGIN, ttl / 2)
+
+    def _token_request(self) -> dict[str, Any]:
+        cfg = self._client.config
+        basic = base64.b64encode(f"{cfg['client_id']}:{cfg['client_secret']}".encode()).decode()
+        resp = requests.post(
+            cfg["oauth_uri"],
+            data={"grant_type": "account_credentials", "account_id": cfg["api_account_id"]},
+            headers={"Authorization": f"Basic {basic}"},
+            timeout=self._client.timeout,
+        )
+        body = _body(resp)
+        if resp.status_code >= 400 or not body.get("access_token"):
+            raise requests.HTTPError("token request refused", response=resp)
+        return body
+
+    def scopes(self) -> set[str]:
+        """The app's scopes, as Zoom lists them with each access token (one token request)."""
+        try:
+            return set(str(self._token_request().get("scope") or "").split())
+        except requests.RequestException as exc:
+            raise translate(exc) from exc
 
     # ---- operations -------------------------------------------------------------------------
 

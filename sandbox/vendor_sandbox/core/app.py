@@ -9,12 +9,13 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Literal
 
-from fastapi import FastAPI, Query, Request
+from fastapi import FastAPI, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from pydantic import BaseModel, Field
 
 from .faults import FaultConfig, FaultInjector
 from .limits import RateLimiter, Verdict
+from .scopes import ScopeGrants
 from .store import Store
 from .vendor import Call, SandboxContext, SandboxVendor, VendorError
 
@@ -43,7 +44,10 @@ class SandboxConfig(BaseModel):
     team: list[TeamMember] = Field(default_factory=lambda: list(DEFAULT_TEAM))
     account: Literal["fresh", "ready"] = Field(
         "ready", description="fresh: as a newly bought account (the team are users, nothing else set up); "
-                             "ready: an administrator's steps done too (Asana team, Zoom licences)")
+                             "ready: an administrator's steps done too (Asana team, Zoom licences, shared calendars)")
+    withheld_scopes: dict[str, list[str]] = Field(
+        default_factory=dict, description="per vendor, scopes its app was not granted, e.g. "
+                                          "{'slack': ['users:read.email']}; every other scope is held")
 
 
 class RuntimeConfig(BaseModel):
@@ -51,6 +55,12 @@ class RuntimeConfig(BaseModel):
     time_scale: float | None = Field(None, gt=0)
     faults: dict[str, FaultConfig] | None = None
     latency: float | None = Field(None, ge=0, le=60)
+
+
+class ScopeChange(BaseModel):
+    vendor: str
+    grant: list[str] = Field(default_factory=list)
+    withhold: list[str] = Field(default_factory=list)
 
 
 class ClockMove(BaseModel):
@@ -79,6 +89,7 @@ def create_app(config: SandboxConfig | None = None) -> FastAPI:
         faults=FaultInjector(config.seed, config.faults),
         latency=config.latency,
         account=config.account,
+        scopes=ScopeGrants(config.withheld_scopes),
     )
     app = FastAPI(title="client-onboarding sandbox", docs_url="/_sandbox/docs", openapi_url=None)
     vendors = [cls(ctx) for cls in vendor_classes()]
@@ -211,6 +222,18 @@ def create_app(config: SandboxConfig | None = None) -> FastAPI:
             "latency": ctx.latency,
             "faults": {k: v.model_dump() for k, v in ctx.faults.config.items()},
         }
+
+    @app.post("/_sandbox/admin/scopes")
+    def change_scopes(body: ScopeChange) -> dict:
+        """The administrator adds scopes to a vendor's app and installs it again (or removes some)."""
+        if body.vendor not in app.state.vendors:
+            raise HTTPException(404, f"no vendor {body.vendor!r}")
+        ctx.scopes.change(body.vendor, body.grant, body.withhold)
+        return {"withheld": ctx.scopes.withheld(), "granted": ctx.scopes.granted(body.vendor)}
+
+    @app.get("/_sandbox/admin/scopes")
+    def scopes() -> dict:
+        return {"withheld": ctx.scopes.withheld()}
 
     @app.post("/_sandbox/clock")
     def move_clock(body: ClockMove) -> dict:

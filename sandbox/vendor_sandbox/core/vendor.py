@@ -15,6 +15,7 @@ from fastapi.responses import JSONResponse, Response
 
 from .faults import FaultInjector
 from .limits import RateLimiter, Rule, Verdict
+from .scopes import ScopeGrants
 from .store import Store
 
 
@@ -71,9 +72,10 @@ class SandboxContext:
     """Shared by all vendors of one sandbox: state, limits, faults, latency and the clock."""
 
     def __init__(self, store: Store, limiter: RateLimiter, faults: FaultInjector, latency: float = 0.0,
-                 account: str = "ready") -> None:
+                 account: str = "ready", scopes: ScopeGrants | None = None) -> None:
         self.store = store
         self.account = account  # "fresh" or "ready": what an administrator has set up (SandboxConfig.account)
+        self.scopes = scopes or ScopeGrants()  # what each vendor's app token may do
         self.limiter = limiter
         self.faults = faults
         self.latency = latency  # seconds added to every vendor call (benchmarks)

@@ -26,9 +26,25 @@ RESPONSES = ("needsAction", "declined", "tentative", "accepted")
 
 class CalendarApi(Api):
     def ensure_calendar(self, email: str, name: str) -> None:
+        """A colleague's primary calendar; on a ready account shared with the delegated user ("me"), on a
+        fresh one only "me"'s own is reachable [CONTRACTS §6]."""
         if self.db.get("calendar", email.lower()) is None:
+            shared = self.ctx.account == "ready" or email.lower() == self.me.lower()
             self.db.put("calendar", email.lower(), {"id": email.lower(), "summary": email.lower(), "owner": name,
-                                                    "timeZone": "UTC"})
+                                                    "timeZone": "UTC", "sharedWithMe": shared})
+
+    def require_access(self, calendar_id: str) -> None:
+        """The API's view: a calendar not shared with the delegated user is not found (404 notFound), as
+        Google answers for a calendar the caller cannot see."""
+        row = self.calendar(calendar_id)
+        if not row.get("sharedWithMe", True):
+            raise event_not_found()
+
+    def share_with_me(self, email: str) -> dict[str, Any]:
+        """The colleague shares their calendar with the delegated user ("Make changes to events")."""
+        row = self.calendar(email)
+        self.db.put("calendar", row["id"], {**row, "sharedWithMe": True})
+        return {"calendar": row["id"], "sharedWith": self.me}
 
     def calendar(self, calendar_id: str) -> dict[str, Any]:
         cid = self.me if calendar_id == "primary" else calendar_id

@@ -87,6 +87,17 @@ def login_required() -> VendorError:
     return VendorError(401, body, {"WWW-Authenticate": 'Bearer realm="https://accounts.google.com/"'})
 
 
+def insufficient_scopes() -> VendorError:
+    """Google's 403 for a token without any scope the method accepts
+    [doc: developers.google.com/drive/api/guides/handle-errors; cloud.google.com/apis/design/errors]."""
+    body = error_body(403, "Request had insufficient authentication scopes.", "insufficientPermissions",
+                      status="PERMISSION_DENIED")
+    body["error"]["errors"][0]["message"] = "Insufficient Permission"
+    body["error"]["details"] = [{"@type": "type.googleapis.com/google.rpc.ErrorInfo",
+                                 "reason": "ACCESS_TOKEN_SCOPE_INSUFFICIENT", "domain": "googleapis.com"}]
+    return VendorError(403, body)
+
+
 def oauth_error(error: str, description: str) -> VendorError:
     """The OAuth token endpoint's 400: ``{"error", "error_description"}``."""
     return VendorError(400, {"error": error, "error_description": description})

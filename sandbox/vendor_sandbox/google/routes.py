@@ -14,13 +14,13 @@ from typing import Any
 from urllib.parse import parse_qs
 
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from pydantic import BaseModel
 
 from vendor_sandbox.core.limits import Rule, Verdict
 from vendor_sandbox.core.vendor import SandboxVendor, VendorError, atomic, html_table
 
-from . import errors, respondent
+from . import errors, respondent, scopes
 from .backend import GoogleBackend
 from .common import apply_fields, parse_fields, public
 from .drive import LIST_DEFAULT, PERM_DEFAULT, PERM_LIST_DEFAULT, doc_text, parse_multipart
@@ -36,10 +36,15 @@ FORMS_WRITE_RULE = Rule(150, 60, "forms: 150 write requests / minute / user")
 
 
 async def require_bearer(request: Request) -> None:
-    """Google refuses a request without an OAuth bearer token (any token is accepted here)."""
+    """Google refuses a request without an OAuth bearer token (any token is accepted here), and one whose
+    token holds none of the scopes the method accepts."""
     auth = request.headers.get("authorization", "")
     if not auth.lower().startswith("bearer ") or not auth[7:].strip():
         raise errors.login_required()
+    route = getattr(request.scope.get("route"), "path", "").removeprefix("/google")
+    method = scopes.ROUTES.get((request.method, route))
+    if method and request.app.state.ctx.scopes.lacks("google", scopes.METHOD_SCOPES[method]):
+        raise errors.insufficient_scopes()
 
 
 async def json_body(request: Request) -> dict[str, Any]:
@@ -91,6 +96,7 @@ class GoogleVendor(SandboxVendor):
     def __init__(self, ctx) -> None:
         super().__init__(ctx)
         self.backend = GoogleBackend(self.db, ctx)
+        ctx.scopes.offer(self.name, scopes.OFFERED)
 
     @classmethod
     def sdk_urls(cls, root: str) -> dict[str, str]:
@@ -268,29 +274,44 @@ class GoogleVendor(SandboxVendor):
         # Calendar v3
         @r.post("/calendar/v3/calendars/{calendar_id}/events")
         async def event_insert(calendar_id: str, request: Request):
+            cal.require_access(calendar_id)
             return cal.insert(calendar_id, await json_body(request), q(request, "sendUpdates"),
                               q(request, "conferenceDataVersion"))
 
         @r.get("/calendar/v3/calendars/{calendar_id}/events")
         def event_list(calendar_id: str, request: Request):
+            cal.require_access(calendar_id)
             return cal.list(calendar_id, dict(request.query_params))
 
         @r.get("/calendar/v3/calendars/{calendar_id}/events/{event_id}")
         def event_get(calendar_id: str, event_id: str):
+            cal.require_access(calendar_id)
             return cal.get(calendar_id, event_id)
 
         @r.patch("/calendar/v3/calendars/{calendar_id}/events/{event_id}")
         async def event_patch(calendar_id: str, event_id: str, request: Request):
+            cal.require_access(calendar_id)
             return cal.patch(calendar_id, event_id, await json_body(request), q(request, "sendUpdates"),
                              q(request, "conferenceDataVersion"))
 
         @r.delete("/calendar/v3/calendars/{calendar_id}/events/{event_id}", status_code=204)
         def event_delete(calendar_id: str, event_id: str, request: Request):
+            cal.require_access(calendar_id)
             cal.delete(calendar_id, event_id, q(request, "sendUpdates"))
             return Response(status_code=204)
 
         outer = APIRouter()
         outer.include_router(r)
+
+        @outer.get("/oauth2/v3/tokeninfo")
+        def tokeninfo(request: Request):
+            """What an access token may do: its scopes, space-separated, as Google's tokeninfo endpoint
+            answers [doc: developers.google.com/identity/protocols/oauth2 "tokeninfo"]."""
+            if not q(request, "access_token"):
+                return JSONResponse({"error": "invalid_request", "error_description": "Invalid Value"}, 400)
+            granted = " ".join(scopes.url(s) for s in self.ctx.scopes.granted("google"))
+            return {"azp": "sandbox", "aud": "sandbox", "scope": granted, "expires_in": "3599",
+                    "email": b.calendar.me, "email_verified": "true", "access_type": "online"}
 
         @outer.post("/oauth2/token")
         async def token(request: Request):
@@ -323,6 +344,12 @@ class GoogleVendor(SandboxVendor):
         def answer_invite(calendar_id: str, event_id: str, body: InviteAnswer):
             """An attendee accepts, declines or tentatively accepts an invitation."""
             return b.calendar.respond(calendar_id, event_id, body.email, body.responseStatus)
+
+        @r.post("/admin/calendars/{email}/share")
+        def share_calendar(email: str):
+            """The administrator's step (or the colleague's own): share ``email``'s calendar with the
+            delegated user, with "Make changes to events"."""
+            return b.calendar.share_with_me(email)
 
         # the same two in a browser, from the sandbox page
         @r.get("/forms/{form_id}/respond", response_class=HTMLResponse)

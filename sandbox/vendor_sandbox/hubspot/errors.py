@@ -32,6 +32,19 @@ def unauthenticated() -> VendorError:
     )
 
 
+def missing_scopes(required: list[str]) -> VendorError:
+    """HubSpot's 403 for a token without the call's scopes [CONTRACTS §6; the body as HubSpot answers it,
+    e.g. community.hubspot.com threads quoting ``requiredGranularScopes``]."""
+    return error(
+        403, "MISSING_SCOPES",
+        "This app hasn't been granted all required scopes to make this call. Read more about required "
+        "scopes here: https://developers.hubspot.com/scopes.",
+        errors=[{"message": "One or more of the following scopes are required.",
+                 "context": {"requiredGranularScopes": required}}],
+        links={"scopes": "https://developers.hubspot.com/scopes"},
+    )
+
+
 def batch_error(exc: VendorError) -> dict[str, Any]:
     """One entry of ``errors[]`` in the SDK's ``StandardError`` shape (all its required fields)."""
     b = exc.body

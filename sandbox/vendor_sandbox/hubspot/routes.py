@@ -27,10 +27,43 @@ _HIDDEN_PROPERTIES = ("hs_object_id", "createdate", "lastmodifieddate", "hs_last
 
 
 def _auth(request: Request) -> None:
-    """HubSpot's 401 for a request without credentials (any bearer token is accepted)."""
+    """HubSpot's 401 for a request without credentials (any bearer token is accepted), then its 403
+    when the app lacks the call's scope."""
     header = request.headers.get("authorization", "")
     if not header.lower().startswith("bearer ") or not header[7:].strip():
         raise errors.unauthenticated()
+    needed = required_scopes(request)
+    if needed and request.app.state.ctx.scopes.lacks("hubspot", needed):
+        raise errors.missing_scopes(needed)
+
+
+_READS = ("/search", "/batch/read")
+
+
+def required_scopes(request: Request) -> list[str]:
+    """The granular scopes a call needs, as each API's reference lists them
+    [doc: developers.hubspot.com/docs/apps/developer-platform/build-apps/authentication/scopes]:
+    objects and associations ``crm.objects.<type>.read|write``, properties ``crm.schemas.<type>.read|write``,
+    owners ``crm.objects.owners.read``; notes and the account's details none beyond the app's token."""
+    route = getattr(request.scope.get("route"), "path", "")
+    params = request.path_params
+    raw = params.get("object_type") or params.get("from_type")
+    read = request.method == "GET" or route.endswith(_READS)
+    access = "read" if read else "write"
+    if route.startswith("/crm/v3/owners"):
+        return ["crm.objects.owners.read"]
+    if raw is None:
+        return []
+    otype = b.HubSpotBackend.object_type(raw)
+    if otype == "notes":
+        return []
+    if route.startswith("/crm/v3/properties"):
+        return [f"crm.schemas.{otype}.{access}"]
+    return [f"crm.objects.{otype}.{access}"]
+
+
+ALL_SCOPES = sorted({f"crm.{kind}.{t}.{a}" for kind in ("objects", "schemas") for a in ("read", "write")
+                     for t in b.TYPE_IDS if t != "notes"} | {"crm.objects.owners.read"})
 
 
 async def _body(request: Request) -> Any:
@@ -71,6 +104,7 @@ class HubSpotVendor(SandboxVendor):
     def __init__(self, ctx) -> None:
         super().__init__(ctx)
         self.backend = HubSpotBackend(self.db, ctx)
+        ctx.scopes.offer(self.name, ALL_SCOPES)
 
     @classmethod
     def sdk_urls(cls, root: str) -> dict[str, str]:
@@ -203,6 +237,16 @@ class HubSpotVendor(SandboxVendor):
 
         r.add_api_route("/account-info/v3/details", account_details, methods=["GET"])
         r.add_api_route("/account-info/2026-03/details", account_details, methods=["GET"])
+
+        # -- the private app token's details: its account and scopes
+        # [doc: developers.hubspot.com/docs/apps/legacy-apps/private-apps/overview "access token info"]
+        @r.post("/oauth/v2/private-apps/get/access-token-info")
+        async def token_info(request: Request) -> dict:
+            body = await _body(request)
+            if not isinstance(body, dict) or not str(body.get("tokenKey") or "").strip():
+                raise errors.validation("tokenKey is required")
+            return {"userId": 1, "hubId": be.account_details()["portalId"], "appId": 1,
+                    "scopes": self.ctx.scopes.granted("hubspot")}
 
         # -- owners (the SDK calls /crm/v3/owners/ with a trailing slash [wire]; the spec has none)
         def list_owners(request: Request) -> dict:

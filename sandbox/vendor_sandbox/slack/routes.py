@@ -43,6 +43,25 @@ METHOD_TIERS: dict[str, Rule] = {
     "users.list": TIER_2,
     # chat.postMessage is "Special": 1/s per channel, checked in the backend (the channel is in the body)
 }
+# The bot token scopes each method accepts, from each method's reference page [doc:docs.slack.dev/
+# reference/methods/<method> "Scopes: Bot token"]; auth.test needs none. Each list names a kind of
+# conversation per scope (public, private, DM, group DM): the sandbox asks for the first, the one for
+# what the SOP uses (public channels, DMs to open and post).
+_MANAGE = ("channels:manage", "groups:write", "im:write", "mpim:write")
+METHOD_SCOPES: dict[str, tuple[str, ...]] = {
+    "conversations.create": _MANAGE, "conversations.invite": _MANAGE, "conversations.setTopic": _MANAGE,
+    "conversations.setPurpose": _MANAGE, "conversations.archive": _MANAGE, "conversations.unarchive": _MANAGE,
+    "conversations.info": ("channels:read", "groups:read", "im:read", "mpim:read"),
+    "conversations.list": ("channels:read", "groups:read", "im:read", "mpim:read"),
+    "conversations.history": ("channels:history", "groups:history", "im:history", "mpim:history"),
+    "conversations.replies": ("channels:history", "groups:history", "im:history", "mpim:history"),
+    "conversations.open": ("im:write", "mpim:write", "channels:manage", "groups:write"),
+    "chat.postMessage": ("chat:write",),
+    "users.lookupByEmail": ("users:read.email",),
+    "users.info": ("users:read",),
+    "users.list": ("users:read",),
+}
+ALL_SCOPES = sorted({scopes[0] for scopes in METHOD_SCOPES.values()})  # what the live-setup guide asks for
 
 
 class PersonMessage(BaseModel):
@@ -67,6 +86,7 @@ class SlackVendor(SandboxVendor):
     def __init__(self, ctx: SandboxContext) -> None:
         super().__init__(ctx)
         self.backend = SlackBackend(self.db, ctx)
+        ctx.scopes.offer(self.name, ALL_SCOPES)
         b = self.backend
         self.methods: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
             "auth.test": lambda a: b.auth_test(),
@@ -102,8 +122,16 @@ class SlackVendor(SandboxVendor):
                 raise errors.slack_error("not_authed")
             if not token.strip():
                 raise errors.slack_error("invalid_auth")
+            accepted = METHOD_SCOPES.get(method, ())
+            provided = ",".join(self.ctx.scopes.granted("slack"))
+            # every answer names the token's scopes and the method's (the x-oauth-scopes and
+            # x-accepted-oauth-scopes headers [doc:api.slack.com/docs/oauth-scopes])
+            headers = {"x-oauth-scopes": provided, "x-accepted-oauth-scopes": ",".join(accepted)}
+            if self.ctx.scopes.lacks("slack", accepted[:1]):
+                return JSONResponse({"ok": False, "error": "missing_scope", "needed": accepted[0],
+                                     "provided": provided}, headers=headers)
             with self.db.transaction():  # one Web API call lands whole
-                return JSONResponse(handler(args))
+                return JSONResponse(handler(args), headers=headers)
 
         return r
 

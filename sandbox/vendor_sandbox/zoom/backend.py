@@ -201,7 +201,7 @@ class ZoomBackend:
             "access_token": token,
             "token_type": "bearer",
             "expires_in": TOKEN_TTL - 1,
-            "scope": "meeting:read:admin meeting:write:admin user:read:admin",
+            "scope": " ".join(self.ctx.scopes.granted("zoom")),
             "api_url": "https://api.zoom.us",
         }
 

@@ -36,6 +36,12 @@ def invalid_token() -> VendorError:
     return api_error(401, 124, "Invalid access token.")
 
 
+def missing_scopes(accepted: tuple[str, ...]) -> VendorError:
+    """Zoom's answer to a token without the endpoint's scope: code 4711, the scopes listed
+    [doc: devforum.zoom.us/t/108207 "Invalid access token, does not contain scopes:[…]"]."""
+    return api_error(400, 4711, f"Invalid access token, does not contain scopes:[{', '.join(accepted)}].")
+
+
 def rate_limited(headers: dict[str, str]) -> VendorError:
     """Zoom's 429; ``headers`` name the category, its limit and Retry-After."""
     return VendorError(429, {"code": 429, "message": RATE_LIMITED_MESSAGE}, headers)

@@ -109,6 +109,40 @@ def test_the_run_artifact_lists_the_sop_steps(twice):
     assert artifact.key.startswith("onboarding-")
 
 
+def test_a_fresh_account_made_ready_by_setup_and_the_administrator_onboards_a_client(monkeypatch, prefect_api):
+    """The ops engineer's first day (docs/live-setup.md): a fresh account with two scopes forgotten,
+    `onboard setup`'s steps, the administrator's (app/sandbox_admin.py), then a whole onboarding."""
+    from app.sandbox import sandbox_server
+    from app.sandbox_admin import play_administrator
+    from app.setup import steps
+    from flows.preflight import run_checks
+    from services import Services
+    from services.clients import sandbox_clients
+    from services.settings import Settings
+
+    client = new_client()
+    forgotten = {"slack": ["users:read.email"], "google": ["calendar.events"]}
+    with sandbox_server(account="fresh", rate_limits="off", withheld_scopes=forgotten) as sandbox:
+        for name, value in (("ONBOARD_SANDBOX_URL", sandbox.root), ("ONBOARD_WAIT_HOUR_SECONDS", str(WAIT_HOUR_SECONDS)),
+                            ("ONBOARD_POLL_SECONDS", str(POLL_SECONDS))):
+            monkeypatch.setenv(name, value)
+        svc = Services(Settings(sandbox_url=sandbox.root), sandbox_clients(sandbox.root), clock=None)
+        for step in steps(svc):
+            step.do()
+        play_administrator(sandbox.root, svc.settings)
+        assert [c.line() for c in run_checks(svc) if not c.ok] == []
+        answers = {"discovery-call-notes": NOTES, "solution-design": solution(client, "launch"),
+                   "client-s-answer-to-proposal-v1": {"decision": "accept"},
+                   "contract-signature-confirmation": contract_signed(client), "kick-off-outcome": KICKOFF}
+        with running_staff(answers), running_client(sandbox, client):
+            result = onboard_client(client)
+        v = View(sandbox.state(), client)
+    assert result.outcome == Outcome.ONBOARDED
+    # the meetings sit on the hosts' calendars, reached because they were shared with the delegated user
+    hosts = {"pieter@brightpath.example", "aisha@brightpath.example", "lindiwe@brightpath.example"}
+    assert v.meetings() and {e["organizer"]["email"] for e in v.events()} & hosts
+
+
 def test_a_cancelled_onboarding_archives_what_it_made(twice, flow_sandbox, svc):
     """Compensation (flows/onboarding/cancel.py, the run's on_cancellation hook): meetings still ahead, Drive
     folder, Slack channel and Asana project archived; the deal closed-lost and the company marked;
@@ -150,6 +184,7 @@ def test_a_run_on_a_fresh_account_stops_before_its_first_side_effect(monkeypatch
     assert "nothing was written or sent" in text, state.message
     assert "✘ asana   team 'Client Services'" in text and "fix: run `onboard setup`" in text
     assert "✘ zoom    host pieter@brightpath.example" in text
+    assert "✘ google  calendar pieter@brightpath.example: not shared with the delegated user" in text
     assert "custom properties" not in text  # what a run creates itself does not stop it
     assert everything(after) == before
     assert not after["google"].get("message") and not any(after["hubspot"].get(k) for k in after["hubspot"]
