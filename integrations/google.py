@@ -436,14 +436,26 @@ class Drive(_Api):
                          idempotent=True)
 
     def share(self, file_id: str, email: str, role: str = "reader", notify: bool = False) -> bool:
-        """Give ``email`` ``role`` on the file; False (nothing done) when it already has that role."""
+        """Give ``email`` ``role`` on the file; False (nothing done) when it already has that role. An address
+        with no Google account gets Drive's own invitation email (Drive refuses it without one)."""
         perms = self._permissions(file_id)
         if any(p.get("emailAddress", "").lower() == email.lower() and p.get("role") == role for p in perms):
             return False
         body = {"type": "user", "role": role, "emailAddress": email}
-        # creating the same user permission twice yields one grant: safe to retry on 5xx
-        self._call(lambda: self._resource("permissions").create(
-            fileId=file_id, body=body, sendNotificationEmail=notify, fields="id"), idempotent=True)
+
+        def create(send: bool) -> None:
+            # creating the same user permission twice yields one grant: safe to retry on 5xx
+            self._call(lambda: self._resource("permissions").create(
+                fileId=file_id, body=body, sendNotificationEmail=send, fields="id"), idempotent=True)
+
+        try:
+            create(notify)
+        except InvalidInput as exc:
+            # an address with no Google account is invited only with Drive's own email [CONTRACTS §6]:
+            # share with it, so every client can open the link the run's email gives them
+            if notify or "invalidSharingRequest" not in exc.detail:
+                raise
+            create(True)
         return True
 
     def _permissions(self, file_id: str) -> list[dict[str, Any]]:

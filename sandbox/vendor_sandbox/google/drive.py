@@ -274,6 +274,12 @@ class DriveApi(Api):
         send = notify_default if notify is None else notify == "true"
         if send and ptype not in ("user", "group"):
             raise bad_request("Notification emails can only be sent to users or groups.", "sendNotificationEmail")
+        if ptype == "user" and not send and not self.has_google_account(body["emailAddress"]):
+            # [doc: developers.google.com/workspace/drive/api/guides/handle-errors "invalidSharingRequest"]
+            who = body["emailAddress"]
+            raise bad_request(f'Bad Request. User message: "You are trying to invite {who}. Since there is no Google '
+                              'account associated with this email address, you must check the "Notify people" box '
+                              'to invite this recipient."', None, reason="invalidSharingRequest")
         perm = self._put_permission(file_id, body)
         if send:
             n = self.db.next_int("share_mail", 1)
@@ -282,6 +288,12 @@ class DriveApi(Api):
                 "message": message or "", "sent": rfc3339(self.now()),
             })
         return perm
+
+    def has_google_account(self, email: str) -> bool:
+        """Whether an address is a Google account: the company's own (its Workspace domain) or Gmail's.
+        Anyone else (a client on their own mail server) has none."""
+        domain = email.rpartition("@")[2].lower()
+        return domain in (self.me.rpartition("@")[2].lower(), "gmail.com", "googlemail.com")
 
     def list_permissions(self, file_id: str, size: str | None, token: str | None) -> tuple[list, str | None]:
         self._file(file_id)

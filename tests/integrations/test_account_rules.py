@@ -1,0 +1,149 @@
+"""Contract tests of what a real account refuses (CONTRACTS §6), one per rule: the sandbox answers with
+the vendor's own error body, and the integration turns it into the error the flows act on.
+
+The sandbox here is a fresh account whose apps were each installed without one scope."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from datetime import UTC, datetime, timedelta
+from importlib import resources
+
+import httpx
+import pytest
+from vendor_sandbox import SandboxConfig, SandboxServer
+from vendor_sandbox.core.app import TeamMember
+from vendor_sandbox.google import scopes as google_scopes
+
+from integrations import google as g
+from integrations.errors import MissingScope
+from services.clients import sandbox_clients
+
+TEAM = [TeamMember(name="Thandi", email="thandi@co.example"), TeamMember(name="Pieter", email="pieter@co.example")]
+WITHHELD = {"hubspot": ["crm.objects.owners.read"], "slack": ["users:read.email"], "google": ["calendar.events"],
+            "zoom": ["meeting:write:meeting:admin"]}
+AUTH = {"Authorization": "Bearer t"}
+
+
+@pytest.fixture(scope="module")
+def fresh():
+    config = SandboxConfig(rate_limits="off", account="fresh", team=TEAM, withheld_scopes=WITHHELD)
+    with SandboxServer(config) as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+def clients(fresh):
+    return sandbox_clients(fresh.root)
+
+
+def test_hubspot_a_call_without_its_scope_is_403_missing_scopes(fresh, clients):
+    r = httpx.get(f"{fresh.root}/hubspot/crm/v3/owners/", headers=AUTH)
+    body = r.json()
+    assert r.status_code == 403 and body["category"] == "MISSING_SCOPES" and body["status"] == "error"
+    assert body["errors"][0]["context"]["requiredGranularScopes"] == ["crm.objects.owners.read"]
+    assert {"message", "correlationId", "category"} <= body.keys()  # the spec's required fields
+    with pytest.raises(MissingScope) as raised:
+        clients.hubspot.owners()
+    assert raised.value.needed == ("crm.objects.owners.read",)
+    granted = clients.hubspot.scopes()  # the access-token-info endpoint
+    assert "crm.objects.owners.read" not in granted and "crm.objects.contacts.write" in granted
+    assert httpx.get(f"{fresh.root}/hubspot/crm/v3/properties/companies", headers=AUTH).status_code == 200
+
+
+def test_slack_a_method_without_its_scope_is_missing_scope_with_needed_and_provided(fresh, clients):
+    r = httpx.post(f"{fresh.root}/slack/api/users.lookupByEmail", data={"email": "pieter@co.example"}, headers=AUTH)
+    body = r.json()
+    assert r.status_code == 200 and body["ok"] is False and body["error"] == "missing_scope"
+    assert body["needed"] == "users:read.email" and "users:read.email" not in body["provided"].split(",")
+    assert r.headers["x-accepted-oauth-scopes"] == "users:read.email"
+    with pytest.raises(MissingScope) as raised:
+        clients.slack.user_id_by_email("pieter@co.example")
+    assert raised.value.needed == ("users:read.email",)
+    assert clients.slack.scopes() == set(body["provided"].split(","))  # the x-oauth-scopes header
+
+
+def test_google_a_method_without_its_scope_is_403_insufficient_permissions(fresh, clients):
+    now = datetime.now(UTC)
+    r = httpx.get(f"{fresh.root}/google/calendar/v3/calendars/primary/events", headers=AUTH)
+    err = r.json()["error"]
+    assert r.status_code == 403 and err["status"] == "PERMISSION_DENIED"
+    assert err["errors"][0]["reason"] == "insufficientPermissions"
+    with pytest.raises(MissingScope):
+        clients.calendar.list_events("primary", now, now + timedelta(days=1))
+    granted = clients.calendar.granted_scopes()  # the tokeninfo endpoint
+    assert g.SCOPES[0] in granted and "https://www.googleapis.com/auth/calendar.events" not in granted
+
+
+def test_zoom_an_endpoint_without_its_scope_is_code_4711(fresh, clients):
+    token = httpx.post(f"{fresh.root}/zoom/oauth/token", auth=("id", "secret"),
+                       data={"grant_type": "account_credentials", "account_id": "acct"}).json()
+    assert "meeting:write:meeting:admin" not in token["scope"].split()  # the token lists its scopes
+    r = httpx.post(f"{fresh.root}/zoom/v2/users/pieter@co.example/meetings",
+                   headers={"Authorization": f"Bearer {token['access_token']}"}, json={"topic": "t", "type": 2})
+    assert r.status_code == 400 and r.json()["code"] == 4711
+    assert r.json()["message"].startswith("Invalid access token, does not contain scopes:[meeting:write:meeting:admin")
+    with pytest.raises(MissingScope) as raised:
+        clients.zoom.create_meeting("pieter@co.example", "t", datetime(2031, 1, 1, 9, tzinfo=UTC), 30)
+    assert "meeting:write:meeting:admin" in raised.value.needed
+    assert "meeting:write:meeting:admin" not in clients.zoom.scopes()
+
+
+def test_a_scope_the_administrator_adds_is_granted_from_then_on(fresh):
+    r = httpx.post(f"{fresh.root}/_sandbox/admin/scopes", json={"vendor": "slack", "grant": ["users:read.email"]})
+    assert "users:read.email" in r.json()["granted"]
+    ok = httpx.post(f"{fresh.root}/slack/api/users.lookupByEmail", data={"email": "pieter@co.example"}, headers=AUTH)
+    assert ok.json()["ok"] is True
+    httpx.post(f"{fresh.root}/_sandbox/admin/scopes", json={"vendor": "slack", "withhold": ["users:read.email"]})
+
+
+def test_a_colleagues_calendar_not_shared_with_the_delegated_user_is_404(fresh):
+    httpx.post(f"{fresh.root}/_sandbox/admin/scopes", json={"vendor": "google", "grant": ["calendar.events"]})
+    try:
+        url = f"{fresh.root}/google/calendar/v3/calendars/pieter@co.example/events"
+        r = httpx.get(url, headers=AUTH)
+        assert r.status_code == 404 and r.json()["error"]["errors"][0]["reason"] == "notFound"
+        own = httpx.get(f"{fresh.root}/google/calendar/v3/calendars/thandi@co.example/events", headers=AUTH)
+        assert own.status_code == 200  # the delegated user's own calendar
+        shared = httpx.post(f"{fresh.root}/_sandbox/google/admin/calendars/pieter@co.example/share")
+        assert shared.json() == {"calendar": "pieter@co.example", "sharedWith": "thandi@co.example"}
+        assert httpx.get(url, headers=AUTH).status_code == 200
+    finally:
+        httpx.post(f"{fresh.root}/_sandbox/admin/scopes", json={"vendor": "google", "withhold": ["calendar.events"]})
+
+
+def test_drive_will_not_share_silently_with_an_address_that_has_no_google_account(fresh, clients):
+    drive = clients.drive
+    folder = drive.find_or_create_folder(f"client-{uuid.uuid4().hex[:8]}")
+    client = f"lerato@kgosi-{uuid.uuid4().hex[:6]}.example"
+    r = httpx.post(f"{fresh.root}/google/drive/v3/files/{folder.id}/permissions?sendNotificationEmail=false",
+                   headers=AUTH, json={"type": "user", "role": "reader", "emailAddress": client})
+    err = r.json()["error"]
+    assert r.status_code == 400 and err["errors"][0]["reason"] == "invalidSharingRequest"
+    assert "no Google account associated with this email address" in err["message"]
+    # a colleague (the company's Workspace) is shared with silently; the client gets Drive's invitation
+    assert drive.share(folder.id, "pieter@co.example") and drive.share(folder.id, client)
+    sent = httpx.get(f"{fresh.root}/_sandbox/state", params={"vendor": "google", "kind": "share_notification"}).json()
+    to = [n["to"] for n in sent["google"].get("share_notification", [])]
+    assert client in to and "pieter@co.example" not in to
+    assert drive.share(folder.id, client) is False  # shared once: nothing more
+
+
+def test_the_sandbox_google_scopes_are_the_discovery_documents(fresh):
+    """Each emulated method accepts exactly the scopes Google's discovery document lists for it."""
+    listed: dict[str, set[str]] = {}
+    for api in ("drive.v3", "forms.v1", "gmail.v1", "calendar.v3"):
+        path = resources.files("googleapiclient") / "discovery_cache" / "documents" / f"{api}.json"
+
+        def walk(resource: dict) -> None:
+            for m in resource.get("methods", {}).values():
+                listed[m["id"]] = set(m.get("scopes", []))
+            for sub in resource.get("resources", {}).values():
+                walk(sub)
+
+        walk(json.loads(path.read_text()))
+    for method, accepted in google_scopes.METHOD_SCOPES.items():
+        assert {google_scopes.url(s) for s in accepted} == listed[method], method
+    assert set(google_scopes.ROUTES.values()) <= set(google_scopes.METHOD_SCOPES)
+    assert {google_scopes.url(s) for s in google_scopes.OFFERED} == set(g.SCOPES)  # what the guide asks for
