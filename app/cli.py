@@ -57,11 +57,15 @@ def demo(
     state: Annotated[Path | None, typer.Option(help="keep the sandbox state in this SQLite file")] = None,
     json_out: Annotated[bool, typer.Option("--json", help="print the summary as JSON")] = False,
     client: Annotated[Path | None, typer.Option(help="the client YAML (default: examples/client.yaml)")] = None,
+    sandbox: Annotated[str | None, typer.Option(help="a sandbox already running (e.g. a fresh account made ready "
+                                                     "with `onboard setup`) instead of a new one")] = None,
 ) -> None:
     """The main job: onboard a sample client end to end on the offline sandbox."""
     from app.demo import SAMPLE_CLIENT, run_demo
 
-    raise typer.Exit(run_demo(state, json_out, client or SAMPLE_CLIENT))
+    if sandbox and state:
+        raise typer.BadParameter("--state is the state of the demo's own sandbox; --sandbox has its own")
+    raise typer.Exit(run_demo(state, json_out, client or SAMPLE_CLIENT, sandbox))
 
 
 @app.command("new-client")

@@ -13,6 +13,7 @@ from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Any
 
+import httpx
 import yaml
 
 from services.settings import REPO
@@ -48,7 +49,17 @@ def start_prefect() -> None:
         client.api_healthcheck()
 
 
-def run_demo(state: Path | None, as_json: bool, client_file: Path = SAMPLE_CLIENT) -> int:
+class RunningSandbox:
+    """A sandbox already serving at ``root`` (``onboard demo --sandbox``), e.g. an account made ready by hand."""
+
+    def __init__(self, root: str) -> None:
+        self.root = root.rstrip("/")
+
+    def state(self) -> dict:
+        return httpx.get(f"{self.root}/_sandbox/state", timeout=30).raise_for_status().json()
+
+
+def run_demo(state: Path | None, as_json: bool, client_file: Path = SAMPLE_CLIENT, sandbox_url: str | None = None) -> int:
     client = load_client(client_file)
     home = Path(tempfile.mkdtemp(prefix="onboard-demo-"))
     prefect_env(home)
@@ -64,9 +75,9 @@ def run_demo(state: Path | None, as_json: bool, client_file: Path = SAMPLE_CLIEN
         if "PREFECT_API_URL" not in os.environ:  # our own server, started while Prefect is imported
             server = stack.enter_context(demo_server(home))
             os.environ["PREFECT_API_URL"] = server.api_url
-        sandbox = stack.enter_context(sandbox_server(state))
+        sandbox = RunningSandbox(sandbox_url) if sandbox_url else stack.enter_context(sandbox_server(state))
         os.environ["ONBOARD_SANDBOX_URL"] = sandbox.root
-        say(f"sandbox at {sandbox.root} (state: {state or 'in memory'}); starting Prefect"
+        say(f"sandbox at {sandbox.root} (state: {'its own' if sandbox_url else state or 'in memory'}); starting Prefect"
             + (f" (its log: {server.log_path})" if server else f" at {os.environ['PREFECT_API_URL']}"))
         from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
 

@@ -4,6 +4,8 @@ endpoints: what turns `onboard sandbox --account fresh` into an account `onboard
 vendor's admin console (docs/live-setup.md):
 - every scope an app was not granted added to it (the app installed again);
 - each meeting host's Google calendar shared with the delegated user ("Make changes to events");
+- everyone who sends the SOP's mail a verified send-as alias of the mailbox (optional: without it mail
+  goes from the mailbox with their address as Reply-To);
 - a Zoom licence for everyone who hosts the SOP's meetings (a Basic user's meetings end after 40 minutes).
 
     ONBOARD_SANDBOX_URL=http://127.0.0.1:8765 uv run python -m app.sandbox_admin
@@ -34,6 +36,14 @@ def share_calendars(root: str, settings: Settings) -> list[str]:
     return hosts
 
 
+def add_send_as(root: str, settings: Settings) -> list[str]:
+    """Everyone who sends the SOP's mail (the company address, the meeting hosts) a send-as alias."""
+    senders = sorted({str(settings.profile.company.email), *meeting_hosts(settings.profile, settings.rules)})
+    for email in senders:
+        httpx.post(f"{root}/_sandbox/google/admin/send-as/{email}", timeout=30).raise_for_status()
+    return senders
+
+
 def license_hosts(root: str, settings: Settings) -> list[str]:
     """Give every meeting host a Zoom licence (type 2); the hosts licensed."""
     hosts = list(meeting_hosts(settings.profile, settings.rules))
@@ -46,6 +56,7 @@ def play_administrator(root: str, settings: Settings) -> list[str]:
     """Every step above; one line per step done."""
     lines = [f"✔ {vendor:<8}scopes added: {', '.join(scopes)}" for vendor, scopes in grant_scopes(root).items()]
     lines += [f"✔ google  calendar of {email} shared with the delegated user" for email in share_calendars(root, settings)]
+    lines += [f"✔ google  {email} a send-as alias of the mailbox" for email in add_send_as(root, settings)]
     lines += [f"✔ zoom    {email}: licensed" for email in license_hosts(root, settings)]
     return lines
 

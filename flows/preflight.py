@@ -226,7 +226,17 @@ def google_checks(svc: Services) -> list[Check]:
                                  "with 'Make changes to events' (docs/live-setup.md)"))
         return out
 
-    return [*_guard("google", "scopes", scopes), *_guard("google", "calendars", calendars)]
+    def senders() -> list[Check]:
+        # not blocking: a sender that is not an alias is the Reply-To of mail from the mailbox
+        mailbox, aliases = svc.clients.gmail.identities()
+        return [Check("google", f"sender {email}", True,
+                      "a send-as alias of the mailbox: mail goes From it" if email.lower() in aliases else
+                      f"not a send-as alias: mail goes from {mailbox} with Reply-To {email} (to send From it, "
+                      "add it as a verified alias: Gmail settings → Accounts → Send mail as)")
+                for email in sorted({str(svc.profile.company.email), *meeting_hosts(svc.profile, svc.rules)})]
+
+    return [*_guard("google", "scopes", scopes), *_guard("google", "calendars", calendars),
+            *_guard("google", "senders", senders)]
 
 
 # --------------------------------------------------------------------------------------------- Zoom

@@ -33,7 +33,7 @@ from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime
 from email.message import EmailMessage
-from email.utils import make_msgid
+from email.utils import make_msgid, parseaddr
 from functools import cache
 from importlib import resources
 from typing import Any, TypeVar
@@ -560,14 +560,19 @@ class Gmail(_Api):
     def __init__(self, service: Any, http: _HttpPool, user_id: str = "me") -> None:
         super().__init__(service, http)
         self._user = user_id
+        self._identities: tuple[str, set[str]] | None = None
 
     def send(self, to: str | Iterable[str], subject: str, html: str, text: str | None = None,
              cc: Iterable[str] = (), sender: str | None = None, message_id: str | None = None) -> SentMessage:
-        """Send an HTML email (with a text alternative). With ``message_id``, a re-run that finds a
-        message with that Message-ID already in the mailbox sends nothing (idempotent)."""
+        """Send an HTML email (with a text alternative). With ``message_id``, the email carries a reference
+        at its foot (``reference``) and a re-run that finds it in the sent mail sends nothing (idempotent;
+        Gmail may replace the Message-ID itself [CONTRACTS §6], never the body). A ``sender`` that is not
+        a verified send-as alias of the mailbox becomes its Reply-To (Gmail would replace the From)."""
+        ref = None
         if message_id:
             message_id = message_id if message_id.startswith("<") else f"<{message_id}>"
-            found = self.list_sent(f"rfc822msgid:{message_id.strip('<>')}")
+            ref = reference(message_id)
+            found = self.list_sent(f'"{ref}"')
             if found:
                 return SentMessage.from_api(found[0], message_id=message_id, skipped=True)
         msg = EmailMessage()
@@ -576,16 +581,33 @@ class Gmail(_Api):
         if cc:
             msg["Cc"] = ", ".join(cc)
         if sender:
-            msg["From"] = sender
+            mailbox, aliases = self.identities()
+            if parseaddr(sender)[1].lower() in aliases:
+                msg["From"] = sender
+            else:
+                msg["From"] = mailbox
+                msg["Reply-To"] = sender
         msg["Subject"] = subject
         msg["Message-ID"] = message_id or make_msgid()
-        msg.set_content(text or _html_to_text(html))
-        msg.add_alternative(html, subtype="html")
+        msg.set_content((text or _html_to_text(html)) + (f"\n\nRef: {ref}\n" if ref else ""))
+        msg.add_alternative(html + (f'<p style="color:#888;font-size:11px">Ref: {ref}</p>' if ref else ""),
+                            subtype="html")
         raw = base64.urlsafe_b64encode(msg.as_bytes()).decode()
         # not retried on 5xx: the mail may have gone out (with message_id, a re-run is safe)
         sent = self._call(lambda: self._resource("users", "messages").send(userId=self._user, body={"raw": raw}),
                          idempotent=False)
         return SentMessage.from_api(sent, message_id=msg["Message-ID"])
+
+    def identities(self) -> tuple[str, set[str]]:
+        """(the mailbox's own address, every address it may send as: itself and its verified send-as
+        aliases), read once per client (``users.settings.sendAs.list``)."""
+        if self._identities is None:
+            rows = self._call(lambda: self._resource("users", "settings", "sendAs").list(userId=self._user),
+                              idempotent=True).get("sendAs", [])
+            primary = next((r["sendAsEmail"] for r in rows if r.get("isPrimary")), "")
+            self._identities = (primary, {r["sendAsEmail"].lower() for r in rows
+                                          if r.get("isPrimary") or r.get("verificationStatus") == "accepted"})
+        return self._identities
 
     def list_sent(self, query: str = "") -> list[dict[str, str]]:
         """``[{id, threadId}]`` of sent messages matching a Gmail search, across all pages."""
@@ -603,6 +625,13 @@ class Gmail(_Api):
             userId=self._user, id=message_id, format="metadata"), idempotent=True)
         return {"id": m["id"], "threadId": m["threadId"], "snippet": m.get("snippet", ""),
                 "headers": {h["name"]: h["value"] for h in m.get("payload", {}).get("headers", [])}}
+
+
+def reference(message_id: str) -> str:
+    """The short reference an email carries at its foot, derived from its Message-ID (one word for search)."""
+    import hashlib
+
+    return "ref" + hashlib.sha256(message_id.encode()).hexdigest()[:16]
 
 
 def _html_to_text(html: str) -> str:

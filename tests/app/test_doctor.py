@@ -55,6 +55,8 @@ def test_a_fresh_account_fails_the_doctor_then_setup_and_the_admin_steps_make_it
     root, svc = fresh
     before, calls_before = state(root), calls(root)
     checks = run_checks(svc)
+    senders = [c for c in checks if c.what.startswith("sender ")]
+    assert len(senders) == 4 and all(c.ok and "Reply-To" in c.detail for c in senders)  # not blocking
     made = {v: n - calls_before.get(v, 0) for v, n in calls(root).items()}
     assert state(root) == before  # read-only
     assert sum(made.values()) <= 30, made  # one listing per kind, not a call per property or person
@@ -87,8 +89,10 @@ def test_a_fresh_account_fails_the_doctor_then_setup_and_the_admin_steps_make_it
         step.do()
     assert failed(run_checks(svc)) == admin_only  # what only an administrator can do
     done = play_administrator(root, svc.settings)
-    assert len(done) == len(FORGOTTEN) + 2 * len(hosts)  # four apps' scopes, three calendars, three licences
+    # four apps' scopes, three calendars, four senders (hosts and the company address), three licences
+    assert len(done) == len(FORGOTTEN) + 3 * len(hosts) + 1
     checks = run_checks(svc)
+    assert all("a send-as alias" in c.detail for c in checks if c.what.startswith("sender "))
     assert failed(checks) == set()
     assert {c.what for c in checks if c.what.startswith("calendar ")} == {f"calendar {h}" for h in hosts}
     assert doctor_cli(root).returncode == 0

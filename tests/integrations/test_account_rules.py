@@ -5,9 +5,11 @@ The sandbox here is a fresh account whose apps were each installed without one s
 
 from __future__ import annotations
 
+import base64
 import json
 import uuid
 from datetime import UTC, datetime, timedelta
+from email.message import EmailMessage
 from importlib import resources
 
 import httpx
@@ -147,3 +149,37 @@ def test_the_sandbox_google_scopes_are_the_discovery_documents(fresh):
         assert {google_scopes.url(s) for s in accepted} == listed[method], method
     assert set(google_scopes.ROUTES.values()) <= set(google_scopes.METHOD_SCOPES)
     assert {google_scopes.url(s) for s in google_scopes.OFFERED} == set(g.SCOPES)  # what the guide asks for
+
+
+def test_gmail_sends_from_the_mailbox_with_reply_to_when_the_sender_is_not_a_send_as_alias(fresh, clients):
+    root = fresh.root
+    to = f"client-{uuid.uuid4().hex[:6]}@client.example"
+    # raw: a From that is not the mailbox nor a verified alias is replaced by the mailbox
+    mail = EmailMessage()
+    mail["To"], mail["From"], mail["Subject"] = to, "pieter@co.example", "Hello"
+    mail.set_content("hi")
+    r = httpx.post(f"{root}/google/gmail/v1/users/me/messages/send", headers=AUTH,
+                   json={"raw": base64.urlsafe_b64encode(mail.as_bytes()).decode()})
+    meta = httpx.get(f"{root}/google/gmail/v1/users/me/messages/{r.json()['id']}?format=metadata", headers=AUTH).json()
+    assert {h["name"]: h["value"] for h in meta["payload"]["headers"]}["From"] == "thandi@co.example"
+    aliases = httpx.get(f"{root}/google/gmail/v1/users/me/settings/sendAs", headers=AUTH).json()["sendAs"]
+    assert [a["sendAsEmail"] for a in aliases] == ["thandi@co.example"]  # a fresh mailbox: itself only
+
+    sent = clients.gmail.send(to, "Welcome", "<p>Welcome</p>", sender="pieter@co.example", message_id=f"w@{to}")
+    headers = clients.gmail.get_message(sent.id)["headers"]
+    assert headers["From"] == "thandi@co.example" and headers["Reply-To"] == "pieter@co.example"
+
+
+def test_a_resent_email_is_found_by_its_reference_when_gmail_replaced_its_message_id():
+    config = SandboxConfig(rate_limits="off", team=TEAM, gmail_message_ids="replaced")
+    with SandboxServer(config) as server:
+        gmail = sandbox_clients(server.root).gmail
+        to = "lerato@kgosi.example"
+        first = gmail.send(to, "Your proposal", "<p>Attached</p>", message_id="proposal-v1@kgosi.example")
+        headers = gmail.get_message(first.id)["headers"]
+        assert headers["Message-ID"] != "<proposal-v1@kgosi.example>"  # Gmail chose its own
+        again = gmail.send(to, "Your proposal", "<p>Attached</p>", message_id="proposal-v1@kgosi.example")
+        assert again.skipped and again.id == first.id
+        assert len(gmail.list_sent(f"to:{to}")) == 1
+        other = gmail.send(to, "Your proposal", "<p>Attached</p>", message_id="proposal-v2@kgosi.example")
+        assert not other.skipped  # another key is another email

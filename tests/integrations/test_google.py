@@ -17,7 +17,7 @@ from googleapiclient.errors import HttpError
 
 from integrations import google as g
 from integrations import retry
-from integrations.errors import Conflict, IntegrationError, InvalidInput, NotFound, RateLimited, Transient
+from integrations.errors import Conflict, IntegrationError, InvalidInput, MissingScope, NotFound, RateLimited, Transient
 
 from .google_discovery import DiscoveryValidationError, validate
 
@@ -242,13 +242,13 @@ def test_send_is_idempotent_with_message_id(google):
     assert meta["headers"]["Subject"] == "Welcome aboard"
     assert meta["headers"]["Cc"] == "am@sandbox.example"
     assert meta["headers"]["From"] == "admin@sandbox.example"  # Gmail fills From with the mailbox
-    assert meta["snippet"] == "Hello there"
+    assert meta["snippet"] == f"Hello there Ref: {g.reference(f'<{mid}>')}"  # the reference re-runs look for
     svc = google.gmail._service.users().messages()
     full = raw(google.gmail, svc.get(userId="me", id=sent.id))
     validate("gmail.v1", "Message", full)
     assert full["payload"]["mimeType"] == "multipart/alternative"
     html_part = full["payload"]["parts"][1]
-    assert base64.urlsafe_b64decode(html_part["body"]["data"]).decode().strip() == "<p>Hello <b>there</b></p>"
+    assert base64.urlsafe_b64decode(html_part["body"]["data"]).decode().strip().startswith("<p>Hello <b>there</b></p>")
     raw_msg = raw(google.gmail, svc.get(userId="me", id=sent.id, format="raw"))
     validate("gmail.v1", "Message", raw_msg)
     assert f"Message-ID: <{mid}>".encode() in base64.urlsafe_b64decode(raw_msg["raw"])
@@ -321,7 +321,7 @@ def test_translate_maps_status_and_reason_to_our_errors():
     assert isinstance(down, Transient) and down.status == 503
     assert isinstance(g.translate(http_error(400, "invalid", "Invalid Value")), InvalidInput)
     denied = g.translate(http_error(403, "insufficientPermissions", "Insufficient Permission"))
-    assert type(denied) is IntegrationError and denied.status == 403  # a missing scope is not the input's fault
+    assert isinstance(denied, MissingScope) and denied.status == 403  # a missing scope is not the input's fault
     assert isinstance(g.translate(TimeoutError("timed out")), Transient)
     assert isinstance(g.translate(httplib2.ServerNotFoundError("no such host")), Transient)
     other = KeyError("not the vendor's")

@@ -45,6 +45,8 @@ class SandboxConfig(BaseModel):
     account: Literal["fresh", "ready"] = Field(
         "ready", description="fresh: as a newly bought account (the team are users, nothing else set up); "
                              "ready: an administrator's steps done too (Asana team, Zoom licences, shared calendars)")
+    gmail_message_ids: Literal["kept", "replaced"] = Field(
+        "kept", description="Gmail may replace the Message-ID a sender chose [CONTRACTS §6]: 'replaced' does")
     withheld_scopes: dict[str, list[str]] = Field(
         default_factory=dict, description="per vendor, scopes its app was not granted, e.g. "
                                           "{'slack': ['users:read.email']}; every other scope is held")
@@ -90,6 +92,7 @@ def create_app(config: SandboxConfig | None = None) -> FastAPI:
         latency=config.latency,
         account=config.account,
         scopes=ScopeGrants(config.withheld_scopes),
+        gmail_message_ids=config.gmail_message_ids,
     )
     app = FastAPI(title="client-onboarding sandbox", docs_url="/_sandbox/docs", openapi_url=None)
     vendors = [cls(ctx) for cls in vendor_classes()]

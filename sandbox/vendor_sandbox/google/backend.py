@@ -32,3 +32,4 @@ class GoogleBackend:
         self.drive.ensure_root()
         for member in team:
             self.calendar.ensure_calendar(member["email"], member["name"])
+        self.gmail.ensure_aliases(team)

@@ -52,11 +52,16 @@ class GmailApi(Api):
         n = self.db.next_int("message", 1)
         now = self.now()
         msg_id = format(0x18F0000000000000 + n * 7919 + int(make_id(f"gmail-{n}", 6, HEX), 16), "x")
-        if msg["From"] is None:
+        sender = getaddresses([str(msg["From"])])[0][1] if msg["From"] is not None else ""
+        if not sender or not self.may_send_as(sender):
+            # From must be the mailbox or one of its verified send-as aliases; otherwise Gmail puts the
+            # mailbox's own address there [doc: developers.google.com/workspace/gmail/api/guides/alias_and_signature_settings]
+            del msg["From"]
             msg["From"] = me
         if msg["Date"] is None:
             msg["Date"] = format_datetime(now)
-        if msg["Message-ID"] is None:
+        if msg["Message-ID"] is None or self.ctx.gmail_message_ids == "replaced":
+            del msg["Message-ID"]  # Gmail may replace the sender's choice [CONTRACTS §6]
             msg["Message-ID"] = f"<CA+{make_id(f'mid-{n}', 40, HEX)}@mail.gmail.com>"
         bcc = msg.get_all("Bcc", [])  # the sender's own copy keeps Bcc (recipients' copies do not)
         data = msg.as_bytes(policy=SMTP) if isinstance(msg, EmailMessage) else msg.as_bytes()
@@ -78,6 +83,33 @@ class GmailApi(Api):
         }
         self.db.put("message", msg_id, row)
         return {"id": msg_id, "threadId": thread, "labelIds": ["SENT"]}
+
+    # ---- send-as aliases (users.settings.sendAs)
+
+    def ensure_aliases(self, team: list[dict[str, str]]) -> None:
+        """The mailbox itself; on a ready account every colleague a verified send-as alias too (the
+        administrator's step of docs/live-setup.md), on a fresh one none."""
+        for member in team:
+            email = member["email"].lower()
+            primary = email == self.me.lower()
+            if self.db.get("send_as", email) is None and (primary or self.ctx.account == "ready"):
+                self.add_alias(email, member["name"], primary=primary)
+
+    def add_alias(self, email: str, name: str, primary: bool = False) -> dict[str, Any]:
+        row = {"sendAsEmail": email.lower(), "displayName": name, "replyToAddress": "", "signature": "",
+               "isPrimary": primary, "isDefault": primary, "treatAsAlias": not primary,
+               "verificationStatus": "accepted"}
+        self.db.put("send_as", email.lower(), row)
+        return row
+
+    def send_as(self, user_id: str) -> list[dict[str, Any]]:
+        self.check_user(user_id)
+        return [{k: v for k, v in row.items() if not (k == "verificationStatus" and row["isPrimary"])}
+                for row in self.db.list("send_as")]
+
+    def may_send_as(self, address: str) -> bool:
+        row = self.db.get("send_as", address.lower())
+        return address.lower() == self.me.lower() or (row is not None and row["verificationStatus"] == "accepted")
 
     def _thread_for(self, msg, msg_id: str) -> str:
         """A reply (In-Reply-To/References naming a known Message-ID) joins that message's thread."""

@@ -271,6 +271,10 @@ class GoogleVendor(SandboxVendor):
         def gmail_get(user_id: str, msg_id: str, request: Request):
             return gmail.get(user_id, msg_id, q(request, "format"), request.query_params.getlist("metadataHeaders"))
 
+        @r.get("/gmail/v1/users/{user_id}/settings/sendAs")
+        def gmail_send_as(user_id: str):
+            return {"sendAs": gmail.send_as(user_id)}
+
         # Calendar v3
         @r.post("/calendar/v3/calendars/{calendar_id}/events")
         async def event_insert(calendar_id: str, request: Request):
@@ -344,6 +348,11 @@ class GoogleVendor(SandboxVendor):
         def answer_invite(calendar_id: str, event_id: str, body: InviteAnswer):
             """An attendee accepts, declines or tentatively accepts an invitation."""
             return b.calendar.respond(calendar_id, event_id, body.email, body.responseStatus)
+
+        @r.post("/admin/send-as/{email}")
+        def add_send_as(email: str):
+            """The administrator's step: ``email`` a verified send-as alias of the delegated mailbox."""
+            return b.gmail.add_alias(email, email.partition("@")[0].title())
 
         @r.post("/admin/calendars/{email}/share")
         def share_calendar(email: str):
