@@ -16,6 +16,7 @@ class Step:
     what: str
     needed: bool
     do: Callable[[], None]
+    cannot: str = ""  # why it cannot be created on this account (then not needed, and said)
 
 
 def steps(svc: Services) -> list[Step]:
@@ -31,6 +32,10 @@ def steps(svc: Services) -> list[Step]:
         team_missing = False
     except NotFound:
         team_missing = True
+    pipeline_missing = crm.find_pipeline(pipeline.label) is None
+    # on HubSpot Free the one deal pipeline is taken: the doctor's line says how to map onto it instead
+    used, allowed = crm.deal_pipeline_room() if pipeline_missing else (0, 1)
+    room = used < allowed
     return [
         Step(f"HubSpot: the custom company properties ({len(missing_company)} of {len(COMPANY_PROPERTIES)} missing)",
              bool(missing_company),
@@ -39,8 +44,9 @@ def steps(svc: Services) -> list[Step]:
              bool(missing_deal),
              lambda: crm.ensure_properties("deals", DEAL_PROPERTIES)),
         Step(f"HubSpot: the deal pipeline '{pipeline.label}' ({len(pipeline.stages)} stages)",
-             crm.find_pipeline(pipeline.label) is None,
-             lambda: crm.ensure_pipeline(pipeline.label, pipeline.stage_specs())),
+             pipeline_missing and room,
+             lambda: crm.ensure_pipeline(pipeline.label, pipeline.stage_specs()),
+             "" if room else f"the subscription's {allowed} deal pipeline(s) are all in use"),
         Step(f"Asana: the team '{svc.profile.asana_team}'", team_missing,
              lambda: projects.create_team(svc.profile.asana_team, "Everyone who onboards clients.")),
     ]
@@ -52,7 +58,9 @@ def main(dry_run: bool = False) -> int:
 
     svc = services_or_exit()
     for step in steps(svc):
-        if not step.needed:
+        if step.cannot:
+            print(f"✘ {step.what}: cannot be created: {step.cannot} (see below)")
+        elif not step.needed:
             print(f"✔ {step.what}: already there")
         elif dry_run:
             print(f"· {step.what}: would be created")

@@ -119,8 +119,14 @@ def hubspot_checks(svc: Services) -> list[Check]:
         label = svc.rules.pipeline.label
         found = crm.find_pipeline(label)
         if found is None:
-            return Check("hubspot", f"deal pipeline '{label}'", False, "not there",
-                         "run `onboard setup` (a second pipeline needs HubSpot Starter or above)", run_creates=True)
+            used, allowed = crm.deal_pipeline_room()
+            if used >= allowed:  # HubSpot Free: one deal pipeline, the default one
+                return Check("hubspot", f"deal pipeline '{label}'", False,
+                             f"not there, and the subscription's {allowed} deal pipeline(s) are all in use",
+                             "name an existing pipeline in config/onboarding.yaml (pipeline.label, with its stage "
+                             "labels) or move to HubSpot Starter or above, which allows a second pipeline")
+            return Check("hubspot", f"deal pipeline '{label}'", False, f"not there ({used} of {allowed} in use)",
+                         "run `onboard setup` (creates it)", run_creates=True)
         missing = [s.label for s in svc.rules.pipeline.stages if s.label not in {x.label for x in found.stages}]
         return Check("hubspot", f"deal pipeline '{label}'", not missing,
                      f"{len(found.stages)} stages" + (f"; missing {', '.join(missing)}" if missing else ""),

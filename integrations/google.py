@@ -366,6 +366,10 @@ _FILE_FIELDS = "id,name,mimeType,parents,webViewLink,trashed,appProperties"
 class Drive(_Api):
     """Folders and Google Docs for a client, found again by ``appProperties`` on re-runs."""
 
+    def __init__(self, service: Any, http: _HttpPool) -> None:
+        super().__init__(service, http)
+        self._no_google_account: set[str] = set()  # addresses Drive invites only with its own email
+
     def find_by_app_properties(self, props: Mapping[str, str], *, mime_type: str | None = None) -> list[DriveFile]:
         """Files (not trashed) carrying every ``props`` key/value, oldest first."""
         terms = [f"appProperties has {{ key={_quote(k)} and value={_quote(str(v))} }}" for k, v in props.items()]
@@ -448,6 +452,8 @@ class Drive(_Api):
             self._call(lambda: self._resource("permissions").create(
                 fileId=file_id, body=body, sendNotificationEmail=send, fields="id"), idempotent=True)
 
+        if email.lower() in self._no_google_account:
+            notify = True  # learnt below: the silent share would be refused again
         try:
             create(notify)
         except InvalidInput as exc:
@@ -455,6 +461,7 @@ class Drive(_Api):
             # share with it, so every client can open the link the run's email gives them
             if notify or "invalidSharingRequest" not in exc.detail:
                 raise
+            self._no_google_account.add(email.lower())
             create(True)
         return True
 

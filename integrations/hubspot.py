@@ -494,6 +494,18 @@ class HubSpotCRM:
         existing = self._call(lambda: api.get_all("deals", _request_timeout=TIMEOUT), idempotent=True)
         return next((Pipeline.from_api(p) for p in existing.results if p.label.lower() == label.lower()), None)
 
+    def deal_pipeline_room(self) -> tuple[int, int]:
+        """(deal pipelines in the account, how many its subscription allows): the limits API."""
+        def fetch() -> dict[str, Any]:
+            r = self._hs.api_request({"method": "GET", "path": "/crm/v3/limits/pipelines"})
+            if r.status_code != 200:
+                raise _HttpFailure(r.status_code, r.text, r.headers)
+            return r.json()
+
+        rows = self._call(fetch, idempotent=True).get("hubspotDefinedObjectTypes") or []
+        deals = next((x for x in rows if x.get("objectTypeId") == "0-3"), {})
+        return int(deals.get("usage", 0)), int(deals.get("limit", 0))
+
     def property_names(self, object_type: str) -> set[str]:
         """The names of every property of ``object_type`` (one list call)."""
         api = self._api("crm.properties.core_api")

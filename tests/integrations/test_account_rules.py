@@ -183,3 +183,24 @@ def test_a_resent_email_is_found_by_its_reference_when_gmail_replaced_its_messag
         assert len(gmail.list_sent(f"to:{to}")) == 1
         other = gmail.send(to, "Your proposal", "<p>Attached</p>", message_id="proposal-v2@kgosi.example")
         assert not other.skipped  # another key is another email
+
+
+def test_hubspot_free_allows_one_deal_pipeline_and_the_doctor_says_how_to_map_onto_it():
+    from flows.preflight import hubspot_checks
+    from services import Services
+    from services.settings import Settings
+
+    config = SandboxConfig(rate_limits="off", account="fresh", team=TEAM, hubspot_tier="free")
+    with SandboxServer(config) as server:
+        limits = httpx.get(f"{server.root}/hubspot/crm/v3/limits/pipelines", headers=AUTH).json()
+        deals = limits["hubspotDefinedObjectTypes"][0]
+        assert (deals["objectTypeId"], deals["usage"], deals["limit"]) == ("0-3", 1, 1)
+        r = httpx.post(f"{server.root}/hubspot/crm/v3/pipelines/deals", headers=AUTH, json={
+            "label": "Client Onboarding", "displayOrder": 1,
+            "stages": [{"label": "Lead", "displayOrder": 0, "metadata": {"probability": "0.1"}}]})
+        assert r.status_code == 400 and r.json()["category"] == "VALIDATION_ERROR"
+        svc = Services(Settings(sandbox_url=server.root), sandbox_clients(server.root), clock=None)
+        assert svc.clients.hubspot.deal_pipeline_room() == (1, 1)
+        (line,) = [c for c in hubspot_checks(svc) if c.what.startswith("deal pipeline")]
+        assert not line.ok and not line.run_creates  # a run could not make it: the run stops at its start
+        assert "config/onboarding.yaml" in line.fix and "Starter" in line.fix

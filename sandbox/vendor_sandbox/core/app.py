@@ -45,6 +45,8 @@ class SandboxConfig(BaseModel):
     account: Literal["fresh", "ready"] = Field(
         "ready", description="fresh: as a newly bought account (the team are users, nothing else set up); "
                              "ready: an administrator's steps done too (Asana team, Zoom licences, shared calendars)")
+    hubspot_tier: Literal["free", "starter", "professional", "enterprise"] = Field(
+        "starter", description="the HubSpot subscription; Free allows one deal pipeline (the default one)")
     gmail_message_ids: Literal["kept", "replaced"] = Field(
         "kept", description="Gmail may replace the Message-ID a sender chose [CONTRACTS §6]: 'replaced' does")
     withheld_scopes: dict[str, list[str]] = Field(
@@ -93,6 +95,7 @@ def create_app(config: SandboxConfig | None = None) -> FastAPI:
         account=config.account,
         scopes=ScopeGrants(config.withheld_scopes),
         gmail_message_ids=config.gmail_message_ids,
+        hubspot_tier=config.hubspot_tier,
     )
     app = FastAPI(title="client-onboarding sandbox", docs_url="/_sandbox/docs", openapi_url=None)
     vendors = [cls(ctx) for cls in vendor_classes()]

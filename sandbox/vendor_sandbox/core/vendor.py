@@ -73,11 +73,12 @@ class SandboxContext:
 
     def __init__(self, store: Store, limiter: RateLimiter, faults: FaultInjector, latency: float = 0.0,
                  account: str = "ready", scopes: ScopeGrants | None = None,
-                 gmail_message_ids: str = "kept") -> None:
+                 gmail_message_ids: str = "kept", hubspot_tier: str = "starter") -> None:
         self.store = store
         self.account = account  # "fresh" or "ready": what an administrator has set up (SandboxConfig.account)
         self.scopes = scopes or ScopeGrants()  # what each vendor's app token may do
         self.gmail_message_ids = gmail_message_ids  # "kept" or "replaced": what Gmail does to a chosen Message-ID
+        self.hubspot_tier = hubspot_tier  # the HubSpot subscription: what it allows (e.g. deal pipelines)
         self.limiter = limiter
         self.faults = faults
         self.latency = latency  # seconds added to every vendor call (benchmarks)

@@ -19,6 +19,9 @@ from .errors import batch_error, batch_not_found, error, not_found, validation
 from .industries import INDUSTRY_VALUES
 
 # objectType path names -> HubSpot object type ids [doc: developers.hubspot.com/docs/api/crm/understanding-the-crm]
+# deal pipelines per subscription [doc: knowledge.hubspot.com "Set up and customize pipelines";
+# HubSpot's product and services catalog, technical limits]
+DEAL_PIPELINES = {"free": 1, "starter": 2, "professional": 15, "enterprise": 100}
 TYPE_IDS = {"contacts": "0-1", "companies": "0-2", "deals": "0-3", "line_items": "0-8", "notes": "0-46"}
 _ALIASES = {
     **{t: t for t in TYPE_IDS},
@@ -740,11 +743,25 @@ class HubSpotBackend:
             raise error(404, "OBJECT_NOT_FOUND", f"Unable to find pipeline {pipeline_id}")
         return p
 
+    def pipeline_limits(self) -> dict[str, Any]:
+        """``GET /crm/v3/limits/pipelines``: limit and usage per HubSpot-defined object type
+        [doc: developers.hubspot.com/docs/api-reference/crm-limits-tracking-v3/guide]."""
+        usage = len([p for p in self.db.list("pipeline:deals") if not p["archived"]])
+        limit = DEAL_PIPELINES[self.ctx.hubspot_tier]
+        return {"hubspotDefinedObjectTypes": [
+            {"objectTypeId": TYPE_IDS["deals"], "pluralLabel": "Deals", "singularLabel": "Deal", "limit": limit,
+             "usage": usage, "percentage": round(100 * usage / limit, 1)}]}
+
     def create_pipeline(self, otype: str, body: dict[str, Any]) -> dict[str, Any]:
         kind = self._pipeline_kind(otype)
         label, stages = body.get("label"), body.get("stages")
         if not label or not isinstance(stages, list) or not stages or body.get("displayOrder") is None:
             raise validation("Invalid input JSON: label, displayOrder and a non-empty stages list are required")
+        limits = self.pipeline_limits()["hubspotDefinedObjectTypes"][0]
+        if otype == "deals" and limits["usage"] >= limits["limit"]:
+            # the limit is documented (pipelines per tier), the wording of the refusal is the sandbox's
+            raise error(400, "VALIDATION_ERROR", f"The maximum number of deal pipelines for this account "
+                        f"({limits['limit']}) has been reached", subCategory="PipelineError.PIPELINE_LIMIT_REACHED")
         if any(p["label"].lower() == label.lower() for p in self.db.list(kind) if not p["archived"]):
             raise error(409, "CONFLICT", f"A pipeline with label {label} already exists")
         now, out_stages = self.now(), []

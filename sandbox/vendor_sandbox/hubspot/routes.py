@@ -261,6 +261,10 @@ class HubSpotVendor(SandboxVendor):
             return be.owner(owner_id, request.query_params.get("idProperty", "id"))
 
         # -- pipelines
+        @r.get("/crm/v3/limits/pipelines")
+        def pipeline_limits() -> dict:
+            return be.pipeline_limits()
+
         @r.get("/crm/v3/pipelines/{object_type}")
         def pipelines(object_type: str) -> dict:
             return be.pipelines(otype(object_type))
