@@ -456,7 +456,15 @@ class Drive(_Api):
             notify = True  # learnt below: the silent share would be refused again
         try:
             create(notify)
-        except InvalidInput as exc:
+        except IntegrationError as exc:
+            if "shareOutNotPermitted" in exc.detail:  # the domain's policy: only its administrator can change it
+                raise IntegrationError(VENDOR, f"shareOutNotPermitted: the Workspace domain does not let Drive share "
+                                       f"outside it, so {email} cannot open the document. An administrator allows it "
+                                       "(Admin console → Apps → Google Workspace → Drive and Docs → Sharing "
+                                       "settings → Sharing outside of the domain, or an allowlist of trusted "
+                                       "domains); then Retry the run", status=exc.status) from exc
+            if not isinstance(exc, InvalidInput):
+                raise
             # an address with no Google account is invited only with Drive's own email [CONTRACTS §6]:
             # share with it, so every client can open the link the run's email gives them
             if notify or "invalidSharingRequest" not in exc.detail:

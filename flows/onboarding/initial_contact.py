@@ -10,6 +10,7 @@ from flows.onboarding.meetings import cancel_future_meeting, meeting_slot
 from flows.onboarding.phase import phase_of
 from flows.people.approvals import DiscoveryNotes, QualificationDecision
 from flows.people.waits import ClientReminder, answers_by_key, ask_staff, escalate, wait_for_client
+from flows.preflight import AccountsNotReady
 from flows.steps import concurrently, sop_step
 from services import Services
 from sop.client import NewClient
@@ -45,7 +46,10 @@ def capture_lead(client: NewClient, svc: Services):
     """SOP-B 1.1 / A2.2: company, contact and deal in HubSpot, associated; the deal at the first stage."""
     hub = svc.clients.hubspot
     _, (pipeline, stage_ids) = concurrently(lambda: hubspot.prepare_properties(hub), lambda: onboarding_pipeline(svc))
-    company, contact = concurrently(lambda: hubspot.upsert_company(hub, client), lambda: hubspot.upsert_contact(hub, client))
+    # the company first: HubSpot then associates the new contact with it instead of making a second company
+    # for the contact's email domain ("Create and associate companies with contacts", on by default)
+    company = hubspot.upsert_company(hub, client)
+    contact = hubspot.upsert_contact(hub, client)
     deal, _ = concurrently(
         lambda: hubspot.upsert_deal(hub, client, pipeline.id, stage_ids["lead"], contact.id, company.id),
         lambda: hubspot.associate(hub, "contacts", contact.id, "companies", company.id))
@@ -70,8 +74,11 @@ def assign_specialist(client: NewClient, svc: Services, lead: Lead, pipeline) ->
         email_of = known["specialist_email"]
     elif lead.owner_id in owners.values():
         email_of = next(e for e, oid in owners.items() if oid == lead.owner_id)
-    else:
+    elif owners:
         email_of = min(owners, key=lambda e: (load.get(owners[e], 0), specialists.index(e)))
+    else:  # the preflight's `hubspot owner` lines stop a run before this; said plainly if one gets here
+        raise AccountsNotReady(f"no onboarding specialist ({', '.join(specialists)}) is a HubSpot user, so none "
+                               "can own the client's records: invite them in HubSpot (Settings → Users & Teams)")
     hubspot.set_owner(hub, owners[email_of], lead.ids(), company_properties={"specialist_email": email_of})
     record("A1.3", "Onboarding specialist assigned", email_of)
     return lead.model_copy(update={"owner_id": owners[email_of], "specialist_email": email_of})

@@ -204,3 +204,32 @@ def test_hubspot_free_allows_one_deal_pipeline_and_the_doctor_says_how_to_map_on
         (line,) = [c for c in hubspot_checks(svc) if c.what.startswith("deal pipeline")]
         assert not line.ok and not line.run_creates  # a run could not make it: the run stops at its start
         assert "config/onboarding.yaml" in line.fix and "Starter" in line.fix
+
+
+def test_a_domain_that_blocks_sharing_outside_it_is_a_403_the_run_explains():
+    from integrations.errors import IntegrationError
+
+    config = SandboxConfig(rate_limits="off", team=TEAM, drive_shares_outside=False)
+    with SandboxServer(config) as server:
+        drive = sandbox_clients(server.root).drive
+        folder = drive.find_or_create_folder("Client folder")
+        r = httpx.post(f"{server.root}/google/drive/v3/files/{folder.id}/permissions", headers=AUTH,
+                       json={"type": "user", "role": "reader", "emailAddress": "lerato@kgosi.example"})
+        assert r.status_code == 403 and r.json()["error"]["errors"][0]["reason"] == "shareOutNotPermitted"
+        assert drive.share(folder.id, "pieter@co.example")  # inside the domain: allowed
+        with pytest.raises(IntegrationError, match="Sharing outside of the domain.*Retry the run"):
+            drive.share(folder.id, "lerato@kgosi.example")
+
+
+def test_hubspot_makes_a_company_for_a_new_contacts_domain_unless_one_has_it(fresh, clients):
+    crm = clients.hubspot
+    tag = uuid.uuid4().hex[:6]
+    alone = crm.upsert_contact(f"sipho@alone-{tag}.example", {"firstname": "Sipho"})
+    (auto,) = crm.associated_ids("contacts", alone.id, "companies")
+    assert crm.get("companies", auto).properties["domain"] == f"alone-{tag}.example"  # made by HubSpot
+
+    ours = crm.upsert_company(f"ours-{tag}.example", {"name": "Ours"})  # the run's order: the company first
+    contact = crm.upsert_contact(f"naledi@ours-{tag}.example", {"firstname": "Naledi"})
+    assert crm.associated_ids("contacts", contact.id, "companies") == [ours.id]  # no second company
+    free = crm.upsert_contact(f"someone.{tag}@gmail.com", {"firstname": "Free"})
+    assert crm.associated_ids("contacts", free.id, "companies") == []  # no company for a free mail domain

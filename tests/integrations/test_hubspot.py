@@ -78,8 +78,9 @@ def test_record_shape_properties_are_strings(url):
 
 def test_associations_notes_and_labels(crm, strict):
     owner = crm.owner_by_email("admin@sandbox.example")
-    contact = crm.upsert_contact(f"assoc-{uid()}@client.example", {"firstname": "Grace"})
-    company = crm.upsert_company(f"{uid()}.example.org", {"name": "Assoc Co"})
+    domain = f"{uid()}.example.org"
+    company = crm.upsert_company(domain, {"name": "Assoc Co"})  # first: HubSpot associates the contact with it
+    contact = crm.upsert_contact(f"assoc-{uid()}@{domain}", {"firstname": "Grace"})
     deal = crm.create("deals", {"dealname": "Assoc deal"}, associations=[(company.id, 341)])
     crm.associate("contacts", contact.id, "companies", company.id)
     crm.associate("contacts", contact.id, "companies", company.id)  # PUT again: no duplicate

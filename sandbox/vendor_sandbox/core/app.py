@@ -47,6 +47,10 @@ class SandboxConfig(BaseModel):
                              "ready: an administrator's steps done too (Asana team, Zoom licences, shared calendars)")
     hubspot_tier: Literal["free", "starter", "professional", "enterprise"] = Field(
         "starter", description="the HubSpot subscription; Free allows one deal pipeline (the default one)")
+    hubspot_auto_companies: bool = Field(
+        True, description="HubSpot's 'Create and associate companies with contacts' (on by default)")
+    drive_shares_outside: bool = Field(
+        True, description="Workspace's 'Sharing outside of <domain>' (on by default); off: 403 shareOutNotPermitted")
     gmail_message_ids: Literal["kept", "replaced"] = Field(
         "kept", description="Gmail may replace the Message-ID a sender chose [CONTRACTS §6]: 'replaced' does")
     withheld_scopes: dict[str, list[str]] = Field(
@@ -96,6 +100,8 @@ def create_app(config: SandboxConfig | None = None) -> FastAPI:
         scopes=ScopeGrants(config.withheld_scopes),
         gmail_message_ids=config.gmail_message_ids,
         hubspot_tier=config.hubspot_tier,
+        drive_shares_outside=config.drive_shares_outside,
+        hubspot_auto_companies=config.hubspot_auto_companies,
     )
     app = FastAPI(title="client-onboarding sandbox", docs_url="/_sandbox/docs", openapi_url=None)
     vendors = [cls(ctx) for cls in vendor_classes()]

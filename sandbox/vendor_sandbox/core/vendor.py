@@ -73,12 +73,15 @@ class SandboxContext:
 
     def __init__(self, store: Store, limiter: RateLimiter, faults: FaultInjector, latency: float = 0.0,
                  account: str = "ready", scopes: ScopeGrants | None = None,
-                 gmail_message_ids: str = "kept", hubspot_tier: str = "starter") -> None:
+                 gmail_message_ids: str = "kept", hubspot_tier: str = "starter",
+                 drive_shares_outside: bool = True, hubspot_auto_companies: bool = True) -> None:
         self.store = store
         self.account = account  # "fresh" or "ready": what an administrator has set up (SandboxConfig.account)
         self.scopes = scopes or ScopeGrants()  # what each vendor's app token may do
         self.gmail_message_ids = gmail_message_ids  # "kept" or "replaced": what Gmail does to a chosen Message-ID
         self.hubspot_tier = hubspot_tier  # the HubSpot subscription: what it allows (e.g. deal pipelines)
+        self.drive_shares_outside = drive_shares_outside  # the Workspace admin lets Drive share outside the domain
+        self.hubspot_auto_companies = hubspot_auto_companies  # HubSpot makes a company for a new contact's domain
         self.limiter = limiter
         self.faults = faults
         self.latency = latency  # seconds added to every vendor call (benchmarks)

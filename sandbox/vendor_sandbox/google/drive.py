@@ -274,6 +274,13 @@ class DriveApi(Api):
         send = notify_default if notify is None else notify == "true"
         if send and ptype not in ("user", "group"):
             raise bad_request("Notification emails can only be sent to users or groups.", "sendNotificationEmail")
+        own = self.me.rpartition("@")[2].lower()
+        if ptype in ("user", "group") and not self.ctx.drive_shares_outside \
+                and body["emailAddress"].rpartition("@")[2].lower() != own:
+            # the domain's policy (Admin console → Drive and Docs → Sharing settings); the reason is Drive's
+            # [doc: developers.google.com/workspace/drive/api/guides/handle-errors], the wording the sandbox's
+            raise gerror(403, "Bad Request. User message: \"Sharing outside of the domain is not allowed by the "
+                         "domain's administrator.\"", "shareOutNotPermitted")
         if ptype == "user" and not send and not self.has_google_account(body["emailAddress"]):
             # [doc: developers.google.com/workspace/drive/api/guides/handle-errors "invalidSharingRequest"]
             who = body["emailAddress"]

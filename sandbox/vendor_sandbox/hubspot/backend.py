@@ -19,6 +19,9 @@ from .errors import batch_error, batch_not_found, error, not_found, validation
 from .industries import INDUSTRY_VALUES
 
 # objectType path names -> HubSpot object type ids [doc: developers.hubspot.com/docs/api/crm/understanding-the-crm]
+# free mail providers: HubSpot makes no company for their domains (a short list of the common ones)
+FREE_MAIL = {"gmail.com", "googlemail.com", "outlook.com", "hotmail.com", "live.com", "yahoo.com", "icloud.com",
+             "aol.com", "proton.me", "protonmail.com", "gmx.com", "mail.com", "yandex.com", "zoho.com"}
 # deal pipelines per subscription [doc: knowledge.hubspot.com "Set up and customize pipelines";
 # HubSpot's product and services catalog, technical limits]
 DEAL_PIPELINES = {"free": 1, "starter": 2, "professional": 15, "enterprise": 100}
@@ -444,7 +447,23 @@ class HubSpotBackend:
         self.db.put(self._kind(otype), oid, rec)  # with its associations: one request, one transaction (atomic)
         for to_type, to_id, type_id in specs:
             self.associate(otype, oid, to_type, to_id, [type_id])
+        if otype == "contacts" and self.ctx.hubspot_auto_companies:
+            self._auto_company(rec)
         return rec
+
+    def _auto_company(self, contact: dict[str, Any]) -> None:
+        """With "Create and associate companies with contacts" on (HubSpot's default), a new contact whose
+        email domain is a company's (not a free mail provider's) is associated with the company of that
+        domain, made from the domain when there is none [doc: knowledge.hubspot.com/records/
+        automatically-create-and-associate-companies-with-contacts]."""
+        domain = (contact["properties"].get("email") or "").rpartition("@")[2].lower()
+        if not domain or domain in FREE_MAIL:
+            return
+        companies = sorted((c for c in self.db.list(self._kind("companies")) if not c["archived"]
+                            and (c["properties"].get("domain") or "").lower() == domain), key=lambda c: int(c["id"]))
+        company = companies[0] if companies else self.create("companies", {"properties": {"name": domain,
+                                                                                          "domain": domain}})
+        self.associate("contacts", contact["id"], "companies", company["id"], [ASSOC_TYPES[("contacts", "companies")][0][0]])
 
     def update(self, otype: str, object_id: str, body: dict[str, Any],
                id_property: str | None = None) -> dict[str, Any]:
