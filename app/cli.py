@@ -119,6 +119,20 @@ def cancel(
 
 
 @app.command()
+def leaving(
+    domain: Annotated[str, typer.Argument(help="the client's website domain, e.g. acme.example")],
+    reason: Annotated[str, typer.Option(help="why the client is leaving (kept on the CRM with the date)")],
+) -> None:
+    """A client is leaving: record the date and reason (the retention KPI counts from them), cancel the
+    meetings still ahead, and stop the engagement's follow-ups."""
+    from flows.engagement.leaving import client_leaving
+
+    done = client_leaving(domain, reason)
+    console.print(f"{domain}: churned on {done['churned_date']} ({reason}); "
+                  f"{done['meetings_cancelled']} meeting(s) ahead cancelled")
+
+
+@app.command()
 def client(
     email: Annotated[str, typer.Argument(help="the client contact's email, as in the new-client form")],
     company: Annotated[str, typer.Option(help="only forms whose title names this company")] = "",

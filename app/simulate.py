@@ -61,6 +61,7 @@ class SimResult:
     weekly: dict[int, dict[str, int]] = field(default_factory=dict)
     planned: dict[str, int] = field(default_factory=dict)
     seconds: dict[str, float] = field(default_factory=dict)
+    calendar: list[dict[str, Any]] = field(default_factory=list)  # per package length (``calendar_report``)
 
 
 def sample_clients(n: int, seed: int):
@@ -79,7 +80,7 @@ def sample_clients(n: int, seed: int):
             "contact_title": "Managing Director", "phone": "+27 82 555 0100", "email": f"md@{slug}-s{seed}.example",
             "website": f"https://www.{slug}-s{seed}.example", "source_of_lead": rng.choice(("referral", "website")),
             "budget": rng.randrange(low, high, 5_000), "industry": rng.choice(INDUSTRIES),
-            "requested_services": services, "timeline_weeks": rng.choice((8, 10, 12)),
+            "requested_services": services, "timeline_weeks": rng.choice((8, 12, 24)),
             "preferred_communication": "slack"}))
     return out
 
@@ -132,7 +133,9 @@ def act_as_clients(root: str, behaviours: list[Behaviour], start: date, day: dat
             if p.get("onboarding_status") == "churned":
                 continue
             if b.churn_day is not None and (day - start).days >= b.churn_day:
-                hub.update("companies", company["id"], {"onboarding_status": "churned", "churned_date": day.isoformat()})
+                from flows.engagement.leaving import client_leaving
+
+                client_leaving(b.domain, "simulated: the client left", day)  # as staff record it
                 continue
             gid = p.get("asana_project_gid")
             for t in tasks:
@@ -170,6 +173,51 @@ def planned_counts(svc, domains: set[str], start: date, end: date) -> dict[str, 
             if start <= a.due <= stop and a.kind.value in PLANNED:
                 counts[a.kind.value] += 1
     return dict(counts)
+
+
+MEETINGS = ("check_in", "post_project_check_in")
+
+
+def calendar_report(svc, root: str, domains: set[str], done: list[tuple[str, str, str]], end: date) -> list[dict]:
+    """Per package length: check-ins, monthly reports and QBRs planned (by the timeline, within the run and
+    before the client left) against held (done by the sweeps), anything done past the contract's term,
+    weeks with two check-ins for one client (read from the Calendar itself), and actions after leaving."""
+    from flows.engagement.record import load_record, timeline_for
+    from sop.timeline import ActionKind
+
+    events = httpx.get(f"{root}/_sandbox/state", timeout=120, params={"vendor": "google", "kind": "event"}).json()
+    events = [e for e in events["google"].get("event", []) if e.get("status") != "cancelled"
+              and "check-in" in e.get("summary", "").lower()]
+    done_by: dict[str, list[tuple[date, str]]] = defaultdict(list)
+    for day, domain, key in done:
+        done_by[domain].append((date.fromisoformat(day), key))
+    rows: dict[int, Counter] = defaultdict(Counter)
+    for domain in sorted(domains):
+        rec = load_record(svc, domain)
+        weeks, start = int(float(rec.get("project_weeks") or 0)), rec.day("service_start_date")
+        if not start:
+            continue
+        left = rec.day("churned_date")
+        stop = min(end, left - timedelta(days=1)) if left else end
+        term = svc.engagement_rules.retention.term_end(start, start + timedelta(weeks=weeks))
+        row = rows[weeks]
+        row["clients"] += 1
+        held = {k for _, k in done_by[domain]}
+        for a in timeline_for(svc, rec):
+            on = a.meeting_day or a.due
+            kind = a.kind.value
+            if kind in ("check_in", "monthly_report", "quarterly_review") and on <= stop:
+                row[f"{kind} planned"] += 1
+                row[f"{kind} held"] += a.key in held
+            if a.key in held and a.kind in (ActionKind.MONTHLY_REPORT, ActionKind.QUARTERLY_REVIEW,
+                                            ActionKind.RETENTION_OFFER) and a.due > term:
+                row["past the term"] += 1
+        row["actions after leaving"] += sum(1 for day, _ in done_by[domain] if left and day > left)
+        email = rec.client.email
+        mine = [e for e in events if any(x["email"] == email for x in e.get("attendees", []))]
+        per_week = Counter(date.fromisoformat(e["start"]["dateTime"][:10]).isocalendar()[:2] for e in mine)
+        row["double-booked weeks"] += sum(1 for n in per_week.values() if n > 1)
+    return [{"package_weeks": w, **dict(c)} for w, c in sorted(rows.items())]
 
 
 def onboard_all(clients, workers: int, say, raise_errors: bool = True) -> dict[str, Any]:
@@ -255,6 +303,7 @@ def run_simulation(n: int, days: int, seed: int, sandbox_root: str, say=print, w
     result.weekly = {w: dict(c) for w, c in sorted(weekly.items())}
     domains = {b.domain for b in behaviours}
     result.planned = planned_counts(svc, domains, start, result.end)
+    result.calendar = calendar_report(svc, sandbox_root, domains, result.done, result.end)
     report = compute_kpis(client_outcomes(svc.clients.hubspot, domains), svc.engagement_rules.kpi_targets(),
                           result.end)
     result.kpis = kpi_table(report)
@@ -286,6 +335,15 @@ def print_result(r: SimResult) -> None:
     weeks.add_row("total", *(str(totals.get(c, 0)) for c in COLUMNS))
     weeks.add_row("planned", *(str(r.planned.get(c, "")) for c in COLUMNS))
     console.print(weeks)
+    cal = Table("package", "clients", "check-ins planned/held", "reports planned/held", "QBRs planned/held",
+                "past the term", "double-booked weeks", "actions after leaving",
+                title="The engagement calendar per package length (held: done by the daily sweeps)")
+    for row in r.calendar:
+        cal.add_row(f"{row['package_weeks']} weeks", str(row.get("clients", 0)),
+                    *(f"{row.get(f'{k} planned', 0)}/{row.get(f'{k} held', 0)}"
+                      for k in ("check_in", "monthly_report", "quarterly_review")),
+                    *(str(row.get(k, 0)) for k in ("past the term", "double-booked weeks", "actions after leaving")))
+    console.print(cal)
     churned = [b.company_name for b in r.behaviours if b.churn_day is not None and r.start + timedelta(days=b.churn_day) <= r.end]
     console.print(f"churned: {', '.join(churned) or 'none'}   seconds: {r.seconds}")
 

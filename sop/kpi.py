@@ -6,9 +6,11 @@ are drawn by the KPI report flow and the `onboard kpi` command).
 
 Definitions (every KPI is computed *as of* a date: anything dated after it has not happened):
 
-* Onboarding completion time: days from ``lead_captured_at`` to ``onboarding_completed_at``,
-  over clients whose onboarding completed on or before ``as_of``; mean and median.
-  Met when the mean is at most the target.
+* Onboarding completion time: days from the start event to the end event the targets name
+  (``KpiTargets.onboarding_from`` / ``onboarding_to``, set in config/engagement.yaml): by default from
+  the contract's signature (``won_at``) to the kick-off held (``kickoff_at``), the SOP's onboarding
+  (phases 1-3 end with the kick-off; the project after it is the engagement). Over clients whose end
+  event happened on or before ``as_of``; mean and median. Met when the mean is at most the target.
 * Onboarding CSAT: share of survey scores ``>= satisfied_score`` (default 4 of 5), in percent,
   over all responses; n counts responses, not clients. Scores carry no date of their own, so
   a client's scores count from its ``onboarding_completed_at``, else ``kickoff_at``, else
@@ -26,7 +28,7 @@ from __future__ import annotations
 import statistics
 from collections.abc import Iterable
 from datetime import date, timedelta
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import Field, model_validator
 
@@ -69,23 +71,36 @@ class ClientOutcome(Strict):
         return self
 
 
+# the events the onboarding time runs between: (the outcome's field, how the definition names it)
+ONBOARDING_FROM = {"contract_signed": ("won_at", "contract signed"), "lead_captured": ("lead_captured_at", "lead captured")}
+ONBOARDING_TO = {"kickoff": ("kickoff_at", "kick-off held"),
+                 "project_completed": ("onboarding_completed_at", "project completed")}
+
+
 class KpiTargets(Strict):
-    """SOP-B targets: {{target_onboarding_days}}, {{target_CSAT_score}}%, {{target_retention_rate}}%."""
+    """SOP-B targets: {{target_onboarding_days}}, {{target_CSAT_score}}%, {{target_retention_rate}}%,
+    and the events the onboarding time runs between."""
 
     target_onboarding_days: int = Field(gt=0)
     target_csat_percent: float = Field(ge=0, le=100)
     target_retention_percent: float = Field(ge=0, le=100)
     satisfied_score: int = Field(4, ge=1, le=5)
+    onboarding_from: Literal["contract_signed", "lead_captured"] = "contract_signed"
+    onboarding_to: Literal["kickoff", "project_completed"] = "kickoff"
+
+    def onboarding_definition(self) -> str:
+        return f"days from {ONBOARDING_FROM[self.onboarding_from][1]} to {ONBOARDING_TO[self.onboarding_to][1]}"
 
 
 class OnboardingTime(Strict):
-    """Days from lead capture to onboarding complete; ``met`` means mean <= target."""
+    """Days between the targets' two events (``definition``); ``met`` means mean <= target."""
 
     mean_days: float | None
     median_days: float | None
     n: int
     target_days: int
     met: bool | None
+    definition: str = ""
 
 
 class Percentage(Strict):
@@ -164,18 +179,21 @@ def _percentage(hits: int, n: int, target: float) -> Percentage:
 
 
 def onboarding_time(outcomes: Iterable[ClientOutcome], targets: KpiTargets, as_of: date) -> OnboardingTime:
-    """Mean and median days lead captured -> onboarding complete, over clients completed by ``as_of``."""
+    """Mean and median days between the targets' two events, over clients whose end event is by ``as_of``."""
+    start_field, end_field = ONBOARDING_FROM[targets.onboarding_from][0], ONBOARDING_TO[targets.onboarding_to][0]
     days = [
-        (o.onboarding_completed_at - o.lead_captured_at).days
+        (getattr(o, end_field) - getattr(o, start_field)).days
         for o in outcomes
-        if _by(o.onboarding_completed_at, as_of)
+        if _by(getattr(o, end_field), as_of) and getattr(o, start_field) is not None
     ]
     target = targets.target_onboarding_days
     if not days:
-        return OnboardingTime(mean_days=None, median_days=None, n=0, target_days=target, met=None)
+        return OnboardingTime(mean_days=None, median_days=None, n=0, target_days=target, met=None,
+                              definition=targets.onboarding_definition())
     mean = statistics.fmean(days)
     return OnboardingTime(
-        mean_days=mean, median_days=float(statistics.median(days)), n=len(days), target_days=target, met=mean <= target
+        mean_days=mean, median_days=float(statistics.median(days)), n=len(days), target_days=target, met=mean <= target,
+        definition=targets.onboarding_definition(),
     )
 
 
@@ -274,7 +292,7 @@ def kpi_table(report: KpiReport) -> list[dict]:
     t, c, r = report.onboarding_time, report.csat, report.retention_90d
     return [
         {
-            "kpi": "Onboarding completion time (mean days, lead to complete)",
+            "kpi": f"Onboarding completion time (mean {t.definition or 'days'})",
             "value": _round(t.mean_days),
             "target": t.target_days,
             "met": t.met,

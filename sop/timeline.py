@@ -11,7 +11,8 @@ summer and 10:00Z in winter.
 
 Keys name an occurrence, not a moment, so that a moved project never repeats what was done:
 
-* ``check_in:2026-03-03``, ``post_project_check_in:2026-05-06`` - one meeting per date;
+* ``check_in:2026-03-03``, ``post_project_check_in:2026-05-06`` - one meeting per date (the key names
+  the meeting's day; the action is due the day it is booked, ``check_ins.book_ahead_days`` before);
 * ``monthly_report:2026-04`` - one report per calendar month;
 * ``quarterly_review:q1`` - the n-th quarter of service;
 * ``halfway_feedback:project``, ``complete_onboarding:project``, ``request_testimonial:project``,
@@ -47,12 +48,14 @@ class EngagementRulesError(ValueError):
 
 
 class CheckIns(Strict):
-    """SOP-A 4.1 / SOP-B 4.1: progress check-ins from kick-off until the project completes."""
+    """SOP-A 4.1 / SOP-B 4.1: progress check-ins from kick-off until the project completes, one series:
+    each is booked (Zoom + invite, at a slot free for the team) ``book_ahead_days`` before it."""
 
     cadence: Literal["weekly", "biweekly"] = "weekly"
     weekday: Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"] = "tue"
     local_time: time = time(10)
     minutes: int = Field(30, gt=0, le=480)
+    book_ahead_days: int = Field(7, ge=1, le=60)
 
     @property
     def every_days(self) -> int:
@@ -88,11 +91,13 @@ class PostProject(Strict):
 class Retention(Strict):
     """SOP-A 5.4 touch-points and the first-90-day retention check (SOP-B KPI).
 
-    The 90-day check counts from the service start date, not from lead capture: retention is about
-    a paying client, and service start is the date the engagement (and the KPI) begins.
+    The contract's term ends ``contract_months`` after service start, or, unset, when the package's
+    project ends (the SOP's engagement is the project): monthly reports, quarterly reviews and the
+    offers fall within it, the renewal offer near its end. The 90-day check counts from the service
+    start date, not from lead capture: retention is about a paying client.
     """
 
-    contract_months: int = Field(12, ge=1, le=120)
+    contract_months: int | None = Field(None, ge=1, le=120)
     loyalty_offer_days_before_renewal: int = Field(30, ge=0)
     long_term_discount_after_months: int = Field(6, ge=1, le=120)
     check_after_days: int = Field(90, ge=1, le=3660)
@@ -106,9 +111,13 @@ class Retention(Strict):
     @model_validator(mode="after")
     def _loyalty_offer_after_service_start(self):
         # 28 days is the shortest month, so the offer can never fall before the service starts
-        if self.loyalty_offer_days_before_renewal >= 28 * self.contract_months:
+        if self.contract_months and self.loyalty_offer_days_before_renewal >= 28 * self.contract_months:
             raise ValueError("loyalty_offer_days_before_renewal must be shorter than the contract")
         return self
+
+    def term_end(self, service_start: date, completion: date) -> date:
+        """The day the contract's term ends (its renewal date)."""
+        return add_months(service_start, self.contract_months) if self.contract_months else completion
 
 
 class FollowUpWaits(Strict):
@@ -192,6 +201,19 @@ class Action(Strict):
             raise ValueError(f"key {self.key!r} must start with {self.kind.value!r}:")
         return self
 
+    @property
+    def meeting_day(self) -> date | None:
+        """A check-in's meeting day (its key names it; the action is due when it is booked), else None."""
+        if self.kind in (ActionKind.CHECK_IN, ActionKind.POST_PROJECT_CHECK_IN):
+            return date.fromisoformat(self.key.split(":", 1)[1])
+        return None
+
+    def meeting_start(self, rules: EngagementRules, tz: tzinfo) -> datetime | None:
+        """When a check-in meets, in ``tz`` (the configured local time on its day; a busy slot is moved
+        when it is booked), else None."""
+        day = self.meeting_day
+        return datetime.combine(day, rules.check_ins.local_time, tzinfo=tz) if day else None
+
 
 def add_months(d: date, months: int) -> date:
     """``d`` moved by whole calendar months, its day clamped to the month end (31 Jan + 1 -> 28/29 Feb)."""
@@ -229,12 +251,19 @@ def _first_weekday_after(day: date, weekday: str) -> date:
     return day + timedelta(days=(WEEKDAYS.index(weekday) - day.weekday() - 1) % 7 + 1)
 
 
-def _check_ins(kickoff: date, completion: date, rules: EngagementRules, tz: tzinfo) -> Iterator[Action]:
+def check_in_dates(kickoff: date, completion: date, rules: EngagementRules) -> list[date]:
+    """The days of the project's check-in series: the first check-in weekday after kick-off, then every
+    week or two, until the day before completion (the completion meeting replaces one on that day)."""
     c = rules.check_ins
-    first = _first_weekday_after(kickoff, c.weekday)
-    # the completion meeting replaces a check-in on that day; post-project check-ins take over after it
-    for day in _every(first, c.every_days, completion - timedelta(days=1)):
-        yield _action(ActionKind.CHECK_IN, day.isoformat(), day, c.local_time, tz)
+    return list(_every(_first_weekday_after(kickoff, c.weekday), c.every_days, completion - timedelta(days=1)))
+
+
+def _check_ins(kickoff: date, completion: date, rules: EngagementRules, tz: tzinfo) -> Iterator[Action]:
+    # each is due the day it is booked, book_ahead_days before the meeting (the kick-off day at the
+    # earliest: the run that holds the kick-off books what falls within the window already)
+    ahead = timedelta(days=rules.check_ins.book_ahead_days)
+    for day in check_in_dates(kickoff, completion, rules):
+        yield _action(ActionKind.CHECK_IN, day.isoformat(), max(kickoff, day - ahead), rules.action_time, tz)
 
 
 def _reports_and_reviews(service_start: date, renewal: date, rules: EngagementRules, tz: tzinfo) -> Iterator[Action]:
@@ -255,18 +284,21 @@ def _project_milestones(service_start: date, completion: date, rules: Engagement
 
 
 def _post_project(completion: date, horizon_end: date, rules: EngagementRules, tz: tzinfo) -> Iterator[Action]:
-    every = rules.post_project.check_in_every_days
+    every, ahead = rules.post_project.check_in_every_days, timedelta(days=rules.check_ins.book_ahead_days)
     for day in _every(completion + timedelta(days=every), every, horizon_end):
-        yield _action(ActionKind.POST_PROJECT_CHECK_IN, day.isoformat(), day, rules.check_ins.local_time, tz)
+        yield _action(ActionKind.POST_PROJECT_CHECK_IN, day.isoformat(), day - ahead, rules.action_time, tz)
 
 
 def _retention(service_start: date, renewal: date, rules: EngagementRules, tz: tzinfo) -> Iterator[Action]:
     r, t = rules.retention, rules.action_time
-    loyalty = renewal - timedelta(days=r.loyalty_offer_days_before_renewal)
+    # the renewal offer near the term's end: in its second half however short the term
+    midway = service_start + timedelta(days=max(1, (renewal - service_start).days // 2))
+    loyalty = max(midway, renewal - timedelta(days=r.loyalty_offer_days_before_renewal))
     discount = add_months(service_start, r.long_term_discount_after_months)
     check = service_start + timedelta(days=r.check_after_days)
     yield _action(ActionKind.RETENTION_OFFER, "loyalty", loyalty, t, tz)
-    yield _action(ActionKind.RETENTION_OFFER, "long_term_discount", discount, t, tz)
+    if discount < renewal:  # a long-term client's offer: only within a term that long
+        yield _action(ActionKind.RETENTION_OFFER, "long_term_discount", discount, t, tz)
     yield _action(ActionKind.RETENTION_CHECK, f"{r.check_after_days}d", check, t, tz)
 
 
@@ -286,9 +318,10 @@ def plan_timeline(
     """Every engagement action from kick-off to the end of the contract, sorted by (at, kind).
 
     The project runs from ``service_start`` for ``project_weeks`` weeks; its end is the onboarding
-    completion. Check-ins run from the first check-in weekday after kick-off until completion;
-    monthly reports and quarterly reviews run until the renewal date (service start + contract);
-    post-project check-ins run until ``horizon_days`` after service start (default from the rules).
+    completion. Check-ins run from the first check-in weekday after kick-off until completion, each
+    due when it is booked (``book_ahead_days`` before it; its key names the meeting's day); monthly
+    reports and quarterly reviews run within the contract's term (``Retention.term_end``: by default
+    the project); post-project check-ins run until ``horizon_days`` after service start.
     """
     if project_weeks < 1:
         raise ValueError(f"project_weeks must be at least 1, got {project_weeks}")
@@ -296,7 +329,7 @@ def plan_timeline(
     if horizon < 1:
         raise ValueError(f"horizon_days must be at least 1, got {horizon}")
     completion = service_start + timedelta(weeks=project_weeks)
-    renewal = add_months(service_start, rules.retention.contract_months)
+    renewal = rules.retention.term_end(service_start, completion)
     horizon_end = service_start + timedelta(days=horizon)
     return _in_order([
         *_check_ins(kickoff, completion, rules, tz),

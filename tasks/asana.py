@@ -65,15 +65,17 @@ class Progress:
 
 
 @side_effect("A4.3")
-def shift_open_tasks(asana: AsanaProjects, project_gid: str, days: int) -> int:
+def shift_open_tasks(asana: AsanaProjects, project_gid: str, days: int, key: str) -> int:
     """Move the due date of every open task by ``days``; returns how many moved.
 
-    Idempotent per adjustment because the caller records the adjustment (a HubSpot note key) and
-    does not apply it twice."""
+    Idempotent per ``key`` (the adjustment): each task's new date and a marker naming the key are one
+    update, so a retry, or the same adjustment again, skips the tasks already moved."""
+    marker = f"[moved {days:+d} days: {key}]"
     moved = 0
     for t in asana.list_tasks(project_gid):
-        if not t.completed and t.due_on:
-            asana.update_task(t.gid, due_on=(date.fromisoformat(t.due_on) + timedelta(days=days)).isoformat())
+        if not t.completed and t.due_on and marker not in (t.notes or ""):
+            asana.update_task(t.gid, due_on=(date.fromisoformat(t.due_on) + timedelta(days=days)).isoformat(),
+                              notes=f"{t.notes}\n{marker}".strip())
             moved += 1
     return moved
 

@@ -27,6 +27,20 @@ def cancel_event(calendar: Calendar, calendar_id: str, key: tuple[str, ...]) -> 
 # --- reads: plain functions, not task runs (they change nothing: nothing to remember or retry as a step)
 
 
+@side_effect()
+def cancel_event_id(calendar: Calendar, calendar_id: str, event_id: str) -> bool:
+    """Cancel one event found by listing (attendees are told)."""
+    return calendar.delete_event(calendar_id, event_id)
+
+
+def client_events_ahead(calendar: Calendar, calendar_id: str, client_email: str, now: datetime,
+                        days: int = 400) -> list[Event]:
+    """The events of ``calendar_id`` still ahead that ``client_email`` is invited to."""
+    return [e for e in calendar.list_events(calendar_id, now, now + timedelta(days=days))
+            if e.status != "cancelled" and client_email.lower() in {a.lower() for a in e.attendees}
+            and "T" in e.start and datetime.fromisoformat(e.start) > now]
+
+
 def busy_times(calendar: Calendar, calendar_id: str, start: datetime, days: int) -> list[tuple[datetime, datetime]]:
     """Busy intervals of a calendar over the next ``days`` (to find a free slot)."""
     events = calendar.list_events(calendar_id, start, start + timedelta(days=days))

@@ -7,6 +7,7 @@ from collections import Counter
 from collections.abc import Mapping
 from datetime import date, datetime
 
+from integrations.errors import NotFound
 from integrations.hubspot import DEAL_TO, HubSpotCRM, Pipeline, Record
 from sop.client import Industry, NewClient
 from tasks.base import in_parallel, side_effect
@@ -59,12 +60,14 @@ COMPANY_PROPERTIES: dict[str, tuple[str, str, str]] = {
     "testimonial_status": ("Testimonial status", "string", "text"),
     "testimonial_text": ("Testimonial", "string", "textarea"),
     "churned_date": ("Churned on", "date", "date"),
+    "churn_reason": ("Why the client left", "string", "textarea"),
+    "adjustments_status": ("Halfway adjustments", "string", "text"),
     "retention_90d_status": ("90-day retention", "string", "text"),
 }
 DEAL_KEY = "onboarding_key"
 DEAL_PROPERTIES: dict[str, tuple[str, str, str]] = {DEAL_KEY: ("Onboarding key", "string", "text")}
 ENGAGEMENT_READ = ("name", "domain", "createdate", "hubspot_owner_id", "qualification", *COMPANY_PROPERTIES)
-INACTIVE = ("churned", "declined")
+INACTIVE = ("churned", "declined", "cancelled")  # out of the engagement sweep
 
 
 @side_effect()
@@ -263,6 +266,9 @@ def companies_with(crm: HubSpotCRM, prop: str) -> list[Record]:
 def primary_contact(crm: HubSpotCRM, company_id: str) -> Record | None:
     """The oldest contact associated with the company (the client's contact person)."""
     ids = sorted(crm.associated_ids("companies", company_id, "contacts"), key=lambda i: int(i) if i.isdigit() else 0)
-    if not ids:
-        return None
-    return crm.get("contacts", ids[0], ["email", "firstname", "lastname"])
+    for contact_id in ids:
+        try:
+            return crm.get("contacts", contact_id, ["email", "firstname", "lastname"])
+        except NotFound:  # deleted in HubSpot since: the next one
+            continue
+    return None

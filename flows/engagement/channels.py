@@ -9,6 +9,7 @@ the company. Running a follow-up twice for the same key therefore creates nothin
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime, time
 from typing import Any
 
@@ -17,6 +18,8 @@ from services import Services
 from services.rendering import Rendered
 from sop.rules import Wait
 from tasks import asana, calendar, forms, gmail, hubspot, slack, zoom
+
+ZOOM_ID = re.compile(r"/j/(\d+)")  # an invite's location is its meeting's join link
 
 
 def local_at(svc: Services, day: date, at: time) -> datetime:
@@ -67,6 +70,18 @@ def hold_meeting(svc: Services, rec: ClientRecord, key: str, topic: str, when: d
                                 [rec.client.email, str(rec.manager.email), str(rec.specialist.email)],
                                 location=meeting.join_url)
     return meeting.join_url, when.strftime("%A %d %B %Y, %H:%M %Z")
+
+
+def cancel_meetings_ahead(svc: Services, calendar_id: str, client_email: str) -> int:
+    """Every meeting still ahead in ``calendar_id`` the client is invited to (the check-in series, booked
+    ahead), cancelled with its Zoom meeting; how many. Again: none left, nothing done."""
+    ahead = calendar.client_events_ahead(svc.clients.calendar, calendar_id, client_email, svc.now())
+    for event in ahead:
+        zoom_id = ZOOM_ID.search(event.location or "")
+        if zoom_id:
+            zoom.cancel_meeting(svc.clients.zoom, int(zoom_id.group(1)))
+        calendar.cancel_event_id(svc.clients.calendar, calendar_id, event.id)
+    return len(ahead)
 
 
 def collect_form(svc: Services, as_of: date, form_id: str, sent: date, wait: Wait,

@@ -7,28 +7,45 @@ timeline key being run, defaulting to the one ``as_of`` implies.
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 
 from prefect import flow, get_run_logger
 
 import services
 from flows.engagement.channels import hold_meeting, local_at, post, progress, slot_date
 from flows.engagement.record import DONE, SKIPPED, ClientRecord, load_record
+from flows.steps import concurrently
 from services import Services
+from sop.scheduling import next_free_slot
 from sop.timeline import ActionKind
+from tasks import calendar
+
+
+def check_in_slot(svc: Services, rec: ClientRecord, key: str, wanted: datetime, minutes: int) -> datetime:
+    """The time booked for ``key`` before (a re-run keeps it), else ``wanted`` or, when the account manager
+    or the specialist is busy then, the next slot in working hours free for both."""
+    booked = calendar.existing_event(svc.clients.calendar, str(rec.manager.email), (rec.domain, key))
+    if booked is not None:
+        return datetime.fromisoformat(booked.start)
+    people = {str(rec.manager.email), str(rec.specialist.email)}
+    busy = [b for found in concurrently(*(lambda c=c: calendar.busy_times(svc.clients.calendar, c, wanted, 7)
+                                          for c in sorted(people))) for b in found]
+    return next_free_slot(wanted, minutes, busy, svc.profile.working_hours, svc.profile.tz)
 
 
 def run_check_in(svc: Services, rec: ClientRecord, as_of: date, key: str | None = None) -> str:
-    """SOP-A 4.1 / B4.1 (and A5.3 after the project): Zoom + invite, progress summary, Slack reminder."""
+    """SOP-A 4.1 / B4.1 (and A5.3 after the project): the check-in of the series the key names, booked
+    ahead (Zoom + invite at a slot free for the team), with the progress so far and a Slack reminder."""
     key = key or f"check_in:{as_of.isoformat()}"
-    day = slot_date(key, as_of)
-    if day < as_of:  # a meeting that was not held on its day is not booked in the past
-        get_run_logger().warning("%s: %s was missed (sweep on %s); not booked in the past", rec.domain, key, as_of)
+    day = slot_date(key, as_of)  # the meeting's day; the action falls due when it is booked
+    if day < as_of:  # a meeting whose day passed before any sweep could book it is not booked in the past
+        get_run_logger().warning("%s: %s was not booked before its day (sweep on %s); skipped", rec.domain, key, as_of)
         return SKIPPED
     c = svc.engagement_rules.check_ins
     post_project = key.startswith(ActionKind.POST_PROJECT_CHECK_IN.value)
     topic = f"{'Periodic' if post_project else 'Progress'} check-in — {rec.client.company_name} — {day.isoformat()}"
-    join_url, when = hold_meeting(svc, rec, key, topic, local_at(svc, day, c.local_time), c.minutes,
+    start = check_in_slot(svc, rec, key, local_at(svc, day, c.local_time), c.minutes)
+    join_url, when = hold_meeting(svc, rec, key, topic, start, c.minutes,
                                   "Progress, updates, questions; anything not going as planned")
     p = progress(svc, rec, as_of)
     post(svc, rec, "slack/check_in_summary.md.j2", f"{key}:summary", when=when, progress=p, limit=5)

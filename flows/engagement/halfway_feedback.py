@@ -10,25 +10,15 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 from prefect import flow
-from prefect.input import RunInput
-from pydantic import Field
 
 import services
+from flows.engagement.adjustments import request_adjustments
 from flows.engagement.channels import collect_form, note, send
 from flows.engagement.record import DONE, PENDING, ClientRecord, load_record
 from flows.engagement.retention import run_retention
-from flows.people.waits import answers_by_key, ask_staff
+from flows.people.waits import answers_by_key
 from services import Services
-from tasks import asana, forms
-
-
-class FeedbackAdjustments(RunInput):
-    """SOP-A 4.3 — after the halfway feedback: adjust the project?"""
-
-    shift_due_days: int = Field(0, ge=-60, le=180, description="Move every open task's due date by this many days")
-    add_deliverables: str = Field("", description="New deliverables, one per line")
-    drop_deliverables: str = Field("", description="Deliverables taken out of scope (exact task names), one per line")
-    notes: str = Field("", description="What was agreed and why (recorded in HubSpot)")
+from tasks import forms
 
 
 def run_halfway_feedback(svc: Services, rec: ClientRecord, as_of: date, key: str | None = None) -> str:
@@ -67,39 +57,10 @@ def run_halfway_feedback(svc: Services, rec: ClientRecord, as_of: date, key: str
                   "feedback_areas_to_improve": answers.get("improve", ""), "survey_status": "answered"})
     note(svc, rec, f"<b>Halfway feedback</b><br>Satisfaction: {score}/5<br>Experience: {answers.get('experience', '')}"
          f"<br>Areas to improve: {answers.get('improve', '')}", "halfway-feedback", as_of)
-    adjust(svc, rec, as_of, score)
+    request_adjustments(svc, rec, as_of, score)  # their own run: this follow-up (and the sweep) does not wait
     if svc.engagement_rules.is_at_risk(score):
         run_retention(svc, rec, as_of, "retention_offer:value_added")
     return DONE
-
-
-def adjust(svc: Services, rec: ClientRecord, as_of: date, score: int) -> None:
-    """SOP-A 4.3: the account manager decides (typed form in the Prefect UI); applied to Asana, noted in HubSpot."""
-    wait = svc.engagement_rules.waits.adjustments
-    decision = ask_staff(svc, FeedbackAdjustments, wait, what="Adjustments after feedback", approver=rec.manager,
-                         client_name=rec.client.company_name, domain=rec.domain)
-    if decision is None:
-        note(svc, rec, "No adjustment decided after the halfway feedback (no answer in time).", "halfway-adjustments",
-             as_of)
-        return
-    gid = rec.get("asana_project_gid")
-    applied = []
-    if gid and decision.shift_due_days:
-        moved = asana.shift_open_tasks(svc.clients.asana, gid, decision.shift_due_days)
-        applied.append(f"{moved} open tasks moved by {decision.shift_due_days} days")
-    for name in filter(None, (n.strip() for n in decision.add_deliverables.splitlines())):
-        if gid:
-            start = rec.day("service_start_date") or as_of
-            weeks = int(float(rec.get("project_weeks") or 1))
-            asana.add_deliverable(svc.clients.asana, gid, name, rec.get("specialist_email"),
-                                       max(as_of, start + timedelta(weeks=weeks)) - timedelta(days=1))
-            applied.append(f"deliverable added: {name}")
-    for name in filter(None, (n.strip() for n in decision.drop_deliverables.splitlines())):
-        if gid and asana.drop_deliverable(svc.clients.asana, gid, name):
-            applied.append(f"deliverable dropped: {name}")
-    note(svc, rec, f"<b>Adjustments after the halfway feedback</b> (CSAT {score}/5)<br>"
-         + ("<br>".join(applied) or "no changes") + (f"<br>Notes: {decision.notes}" if decision.notes else ""),
-         "halfway-adjustments", as_of)
 
 
 @flow(name="halfway-feedback", flow_run_name="halfway-feedback {client_domain} {as_of}", log_prints=True)

@@ -19,7 +19,8 @@ ENGAGEMENT_PROPERTIES = [
     "next_action_key", "next_action_date", "engagement_done_keys", "engagement_plan_basis", "engagement_last_sweep",
     "survey_form_id", "survey_sent_date", "survey_status", "csat_scores", "csat_latest", "feedback_areas_to_improve",
     "onboarding_completed_date", "testimonial_form_id", "testimonial_sent_date", "testimonial_status",
-    "testimonial_text", "churned_date", "retention_90d_status",
+    "testimonial_text", "churned_date", "churn_reason", "retention_90d_status",
+    "adjustments_status",
 ]
 
 

@@ -73,6 +73,10 @@ class ClientRecord:
         self.company = Record(self.company.id, "companies", merged)
 
 
+class NoContact(LookupError):
+    """The client's company has no contact to write to: for staff to fix in the CRM."""
+
+
 def parse_keys(text: str | None) -> set[str]:
     return {k for k in (text or "").split(";") if k}
 
@@ -84,9 +88,12 @@ def load_record(svc: Services, client_domain: str) -> ClientRecord:
         raise LookupError(f"no HubSpot company with domain {client_domain!r}")
     contact = hubspot.primary_contact(hub, company.id)
     p = contact.properties if contact else {}
-    client = ClientView(company_name=company.properties.get("name") or client_domain, domain=client_domain,
-                        email=p.get("email") or f"info@{client_domain}",
-                        first_name=p.get("firstname") or "there")
+    if not p.get("email"):  # never a guessed address: staff add the contact in HubSpot, the next sweep goes on
+        raise NoContact(f"{client_domain}: the HubSpot company {company.id} has no contact with an email; add the "
+                        "client's contact person to it so the follow-ups can reach them")
+    name = company.properties.get("name") or client_domain
+    client = ClientView(company_name=name, domain=client_domain, email=p["email"],
+                        first_name=p.get("firstname") or f"{name} team")  # "Dear Acme team", never "Dear there"
     return ClientRecord(company=company, client=client, contact_id=contact.id if contact else None,
                       manager=svc.person(Role.ACCOUNT_MANAGER, company.properties.get("account_manager_email")),
                       specialist=svc.person(Role.ONBOARDING_SPECIALIST, company.properties.get("specialist_email")))

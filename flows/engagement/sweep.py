@@ -55,8 +55,14 @@ def sweep_client(svc: Services, rec: ClientRecord, as_of: date) -> dict:
         return {"client": rec.domain, "ran": [], "note": "not planned"}
     done = rec.done_keys()
     timeline = timeline_for(svc, rec)
-    ran, pending = [], []
+    ran, pending, late = [], [], []
+    last = rec.day("engagement_last_sweep")
     for action in [a for a in timeline if a.key not in done and a.due <= as_of]:
+        if action.due < as_of and (last is None or last < action.due):
+            # due on a day no sweep ran (the sweep was down): run once, now, and say so
+            late.append((action.key, (as_of - action.due).days))
+            get_run_logger().warning("%s: %s was due %s; run %d day(s) late", rec.domain, action.key,
+                                     action.due, (as_of - action.due).days)
         outcome = run_action(action, rec.domain, as_of)
         if outcome == PENDING:
             pending.append(action.key)
@@ -69,7 +75,7 @@ def sweep_client(svc: Services, rec: ClientRecord, as_of: date) -> dict:
     done |= parse_keys(rec.get("engagement_done_keys"))
     nxt = store_plan(svc, rec, timeline_for(svc, rec), done, plan_basis(rec) or basis)
     hubspot.update_company(svc.clients.hubspot, rec.id, {"engagement_last_sweep": as_of.isoformat()})
-    return {"client": rec.domain, "ran": ran, "pending": pending, "next_action": nxt.key if nxt else None}
+    return {"client": rec.domain, "ran": ran, "pending": pending, "late": late, "next_action": nxt.key if nxt else None}
 
 
 def sweep_clients(svc: Services, domains: list[str], as_of: date) -> list[tuple[str, dict | Exception]]:

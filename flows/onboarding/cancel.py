@@ -13,6 +13,7 @@ from collections.abc import Callable
 from prefect import flow
 
 import services
+from flows.engagement.channels import cancel_meetings_ahead
 from flows.onboarding.client_runs import stop_run, unfinished_runs
 from flows.onboarding.deal_pipeline import onboarding_pipeline
 from flows.onboarding.meetings import cancel_future_meeting
@@ -22,9 +23,8 @@ from sop.client import NewClient
 from sop.profile import Role
 from tasks import asana, drive, hubspot, slack
 
-# the meetings a new-client run books: (calendar role, key)
-MEETINGS = ((Role.ONBOARDING_SPECIALIST, "discovery"), (Role.ACCOUNT_MANAGER, "kickoff"),
-            (Role.ACCOUNT_MANAGER, "weekly-check-in"))
+# the meetings a new-client run books: (calendar role, key); the check-ins after kick-off are found by listing
+MEETINGS = ((Role.ONBOARDING_SPECIALIST, "discovery"), (Role.ACCOUNT_MANAGER, "kickoff"))
 
 
 def undo(recorded: str | None, action: Callable[[str], object], what: str) -> str | None:
@@ -45,12 +45,17 @@ def archive_onboarding(svc: Services, domain: str, reason: str) -> list[str]:
     company_id = hubspot.company_with(hub, "domain", domain)
     if company_id is None:
         return []
-    known, deal = concurrently(lambda: hubspot.read_company(hub, company_id), lambda: hubspot.find_deal(hub, domain))
+    known, deal, contact = concurrently(lambda: hubspot.read_company(hub, company_id),
+                                        lambda: hubspot.find_deal(hub, domain),
+                                        lambda: hubspot.primary_contact(hub, company_id))
     recorded = {Role.ONBOARDING_SPECIALIST: "specialist_email", Role.ACCOUNT_MANAGER: "account_manager_email"}
     calendar_of = {role: known.get(prop) or str(svc.person(role).email) for role, prop in recorded.items()}
+    client_email = (contact.properties.get("email") if contact else None) or ""
     done = concurrently(
         *(lambda r=role, k=key: f"{k} meeting cancelled" if cancel_future_meeting(svc, calendar_of[r], (domain, k))
           else None for role, key in MEETINGS),
+        lambda: (f"{n} check-in meeting(s) cancelled" if client_email and (n := cancel_meetings_ahead(
+            svc, calendar_of[Role.ACCOUNT_MANAGER], client_email)) else None),
         lambda: undo(known.get("drive_folder_id"), lambda f: drive.trash(svc.clients.drive, f),
                      "Drive folder trashed"),
         lambda: undo(known.get("slack_channel_id"), lambda c: slack.archive_channel(svc.clients.slack, c),
@@ -59,7 +64,9 @@ def archive_onboarding(svc: Services, domain: str, reason: str) -> list[str]:
                      "Asana project archived"),
         lambda: undo(deal.id if deal else None, lambda d: close_deal(svc, d), "deal closed-lost"))
     done = [d for d in done if d]
-    hubspot.update_company(hub, company_id, {"onboarding_status": "cancelled"})
+    # out of the engagement sweep: no next action, and a status the sweep's search leaves out
+    hubspot.update_company(hub, company_id, {"onboarding_status": "cancelled", "next_action_key": "",
+                                             "next_action_date": ""})
     hubspot.add_note(hub, f"Onboarding cancelled: {reason}" + (f" ({'; '.join(done)})" if done else ""), svc.now(), None,
                  {"companies": company_id, **({"deals": deal.id} if deal else {})}, key=f"{domain}:cancelled")
     return [*done, "company marked cancelled"]

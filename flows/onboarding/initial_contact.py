@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import html
+
 from prefect import flow, get_run_logger
 
 from flows.journal import record
@@ -32,6 +34,10 @@ def initial_contact(client: NewClient) -> tuple[Outcome | None, Lead]:
 def make_contact(client: NewClient, svc: Services) -> tuple[Outcome | None, Lead]:
     lead, pipeline = capture_lead(client, svc)
     lead = assign_specialist(client, svc, lead, pipeline)
+    if svc.rules.qualify(client).verdict is Verdict.NOT_QUALIFIED:
+        # a hard rule fails on what was entered (industry, budget): declined now, before a welcome,
+        # a discovery call or an intake form (borderline cases still go to staff after the call)
+        return qualify(client, svc, lead), lead
     specialist = svc.person(Role.ONBOARDING_SPECIALIST, lead.specialist_email)
     welcome(client, svc, specialist)
     lead, form = concurrently(lambda: schedule_discovery_call(client, svc, lead, specialist),
@@ -57,6 +63,9 @@ def capture_lead(client: NewClient, svc: Services):
                       company=company.id, contact=contact.id, deal=deal.id)
     lead = Lead(company_id=company.id, contact_id=contact.id, deal_id=deal.id, pipeline_id=pipeline.id,
                 stage_ids=stage_ids, owner_id=deal.properties.get("hubspot_owner_id") or "", specialist_email="")
+    if client.notes.strip():  # what staff typed when they entered the client, on the CRM record for everyone
+        hubspot.add_note(hub, f"<b>Notes at entry</b><br>{html.escape(client.notes).replace(chr(10), '<br>')}",
+                         svc.now(), None, lead.ids(), key=f"{client.domain}:entry-notes")
     return lead, pipeline
 
 
@@ -249,10 +258,13 @@ def decline(client: NewClient, svc: Services, lead: Lead, reasons: list[str]) ->
                  key=f"{client.domain}:declined")
     # Compensation: a call still in the future is cancelled; the client's folder goes to the bin.
     specialist = lead.specialist_email
-    cancel_future_meeting(svc, specialist, (client.domain, "discovery"))
+    undone = ["deal closed-lost"]
+    if cancel_future_meeting(svc, specialist, (client.domain, "discovery")):
+        undone.append("discovery call cancelled")
     if lead.folder_ids.get("root"):
         drive.trash(svc.clients.drive, lead.folder_ids["root"])
+        undone.append("folder trashed")
     hubspot.update_company(hub, lead.company_id, {"onboarding_status": "declined"})
     slack.remind_on_slack(svc.clients.slack, specialist, f"{client.company_name} was declined: {'; '.join(reasons)}",
                          key=f"{client.domain}:declined")
-    record("B1.3", "Declined politely", "deal closed-lost; discovery call cancelled; folder trashed")
+    record("B1.3", "Declined politely", "; ".join(undone))

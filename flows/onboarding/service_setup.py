@@ -166,22 +166,19 @@ def open_channel(client: NewClient, svc: Services, lead: Lead, team: list[Person
 @sop_step("A3.3")
 def announce_channel(client: NewClient, svc: Services, lead: Lead, team: list[Person], client_id: str, project,
                      channel, start: date, weeks: int) -> None:
-    """SOP-A 3.3: the welcome post with the links, and the recurring weekly check-in invite."""
+    """SOP-A 3.3: the welcome post with the links. The check-ins are one series the engagement books,
+    each a week ahead at a slot free for the team (flows/engagement/check_in.py)."""
     manager, specialist = team[0], team[1]
     text = svc.renderer.render("slack/welcome_post.md.j2", client=client, client_id=client_id, account_manager=manager,
                               specialist=specialist, crm_url=crm_url(svc, lead.company_id),
                               project_url=project.permalink_url or project.gid,
                               folder_url=f"https://drive.google.com/drive/folders/{lead.folder_ids['root']}",
                               start_date=start.isoformat()).body
-    first = datetime.combine(start + timedelta(days=7), svc.profile.working_hours.start, svc.profile.tz)
-    concurrently(
-        lambda: slack.post(svc.clients.slack, channel.id, text, key=f"{client.domain}:welcome"),
-        lambda: calendar.put_event(svc.clients.calendar, str(manager.email), (client.domain, "weekly-check-in"),
-                                            f"Weekly check-in — {client.company_name}", f"Slack: #{channel.name}",
-                                            first, 30, svc.profile.timezone,
-                                            [str(client.email)] + [str(p.email) for p in team[:2]],
-                                            recurrence=[f"RRULE:FREQ=WEEKLY;COUNT={weeks}"]))
-    record("A3.3", "Communication channels set up", f"#{channel.name}; weekly check-ins from {first.date()}")
+    slack.post(svc.clients.slack, channel.id, text, key=f"{client.domain}:welcome")
+    c = svc.engagement_rules.check_ins
+    record("A3.3", "Communication channels set up",
+           f"#{channel.name}; {c.cadence} check-ins on {c.weekday} {c.local_time:%H:%M} from the kick-off, "
+           f"each booked {c.book_ahead_days} days ahead")
 
 
 @sop_step("B3.2")

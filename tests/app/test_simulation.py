@@ -48,7 +48,11 @@ def test_small_simulation_matches_the_hand_computed_kpis(own_sandbox):
         if b.survey_delay_days is not None and halfway + timedelta(days=b.survey_delay_days) <= end and not churned:
             scores.append(b.csat)
     onboarding, csat, retention = r.kpis
-    assert onboarding["value"] is None and onboarding["n"] == 0
+    # onboarding time: contract signed -> kick-off held (config/engagement.yaml), for every client
+    days = [(r.start.fromisoformat(p["kickoff_date"][:10]) - r.start.fromisoformat(p["won_date"][:10])).days
+            for p in props.values() if p.get("kickoff_date") and p.get("won_date")]
+    assert onboarding["n"] == len(days) == CLIENTS and onboarding["value"] == round(sum(days) / len(days), 1)
+    assert "contract signed to kick-off held" in onboarding["kpi"]
     assert csat["n"] == len(scores)
     assert csat["value"] == (round(100 * sum(s >= 4 for s in scores) / len(scores), 1) if scores else None)
     assert retention["value"] is None and retention["n"] == 0

@@ -51,7 +51,9 @@ def read_deployments(pool: str) -> dict:
 
 
 def test_prefect_yaml_names_every_deployment_with_its_schedule():
-    assert set(SPECS) == {"new-client", "engagement-sweep", "waits-sweep", "kpi-report", *FOLLOW_UPS}
+    assert set(SPECS) == {"new-client", "engagement-sweep", "waits-sweep", "kpi-report", "halfway-adjustments",
+                          *FOLLOW_UPS}
+    assert not SPECS["halfway-adjustments"].get("schedules")  # started by the halfway feedback, never scheduled
     assert [(s["cron"], s["timezone"]) for s in SPECS["waits-sweep"]["schedules"]] == [("*/5 * * * *", COMPANY_TZ)]
     assert SPECS["new-client"]["entrypoint"] == "flows/onboarding/new_client.py:onboard_client"
     assert not SPECS["new-client"].get("schedules")
@@ -142,6 +144,8 @@ def test_new_client_form_has_choices_and_formats(deployed):
 
 
 def test_follow_ups_take_a_client_and_a_day(deployed):
+    adjustments = deployed["halfway-adjustments"].parameter_openapi_schema
+    assert set(adjustments["required"]) == {"client_domain", "score", "as_of"}
     for name in FOLLOW_UPS:
         schema = deployed[name].parameter_openapi_schema
         props = schema["properties"]

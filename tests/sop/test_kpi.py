@@ -25,7 +25,10 @@ from sop.kpi import (
     weekly_trend,
 )
 
-TARGETS = KpiTargets(target_onboarding_days=30, target_csat_percent=80, target_retention_percent=75)
+# the hand-computed onboarding times below run from lead to project complete (the earlier definition, kept
+# as a choice); the default, contract signed to kick-off held, has tests of its own
+TARGETS = KpiTargets(target_onboarding_days=30, target_csat_percent=80, target_retention_percent=75,
+                     onboarding_from="lead_captured", onboarding_to="project_completed")
 AS_OF = date(2024, 6, 30)
 
 
@@ -306,3 +309,14 @@ def test_chart_with_no_data(tmp_path):
     path = render_chart(compute_kpis([], TARGETS, AS_OF), funnel([], AS_OF), [], tmp_path / "empty.png")
     with Image.open(path) as img:
         assert img.format == "PNG" and img.size == (1300, 650)
+
+
+def test_onboarding_time_by_default_runs_from_the_signature_to_the_kick_off():
+    targets = KpiTargets(target_onboarding_days=7, target_csat_percent=80, target_retention_percent=75)
+    t = compute_kpis(CLIENTS, targets, AS_OF).onboarding_time
+    # A 01-10 -> 01-15 = 5, B 02-05 -> 02-10 = 5, C 03-05 -> 03-08 = 3, D 04-10 -> 04-20 = 10 (kicked off,
+    # not complete: counted now); E, F never signed
+    assert (t.mean_days, t.median_days, t.n, t.met) == (5.75, 5.0, 4, True)
+    assert t.definition == "days from contract signed to kick-off held"
+    assert compute_kpis(CLIENTS, targets, date(2024, 3, 31)).onboarding_time.n == 3  # D's kick-off is later
+    assert "contract signed to kick-off held" in kpi_table(compute_kpis(CLIENTS, targets, AS_OF))[0]["kpi"]

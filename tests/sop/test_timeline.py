@@ -41,6 +41,7 @@ def make_rules(**overrides) -> EngagementRules:
 
 
 RULES = make_rules()
+TWELVE_MONTHS = make_rules(retention={"contract_months": 12})  # a yearly contract instead of the project's term
 
 
 def of(timeline: list[Action], kind: ActionKind) -> list[Action]:
@@ -50,6 +51,14 @@ def of(timeline: list[Action], kind: ActionKind) -> list[Action]:
 def one(timeline: list[Action], kind: ActionKind) -> Action:
     (action,) = of(timeline, kind)
     return action
+
+
+def meetings(timeline: list[Action], kind: ActionKind = ActionKind.CHECK_IN) -> list[date]:
+    return [a.meeting_day for a in of(timeline, kind)]
+
+
+def term_end(start: date, weeks: int, rules: EngagementRules) -> date:
+    return rules.retention.term_end(start, start + timedelta(weeks=weeks))
 
 
 def month_index(d: date) -> int:
@@ -100,9 +109,8 @@ def test_keys_unique_sorted_and_local_times_right(project):
     assert timeline == sorted(timeline, key=lambda a: (a.at, a.kind))
     for a in timeline:
         local = a.at.astimezone(tz)
-        meeting = a.kind in (K.CHECK_IN, K.POST_PROJECT_CHECK_IN)
         assert local.date() == a.due
-        assert local.time() == (rules.check_ins.local_time if meeting else rules.action_time)
+        assert local.time() == rules.action_time  # a check-in's action is its booking, not the meeting
         assert a.at.utcoffset() is not None
 
 
@@ -118,13 +126,16 @@ def test_one_offs_where_the_sop_puts_them(project):
     assert abs((halfway - start) - (completion - halfway)) <= timedelta(days=1)
     assert one(timeline, K.REQUEST_TESTIMONIAL).due == completion + timedelta(days=rules.testimonial.request_after_days)
     assert one(timeline, K.RETENTION_CHECK).due == start + timedelta(days=90)
-    renewal = add_months(start, rules.retention.contract_months)
+    renewal = term_end(start, weeks, rules)
     offers = {a.key: a.due for a in of(timeline, K.RETENTION_OFFER)}
+    discount = add_months(start, rules.retention.long_term_discount_after_months)
+    midway = start + timedelta(days=max(1, (renewal - start).days // 2))
     assert offers == {
-        "retention_offer:loyalty": renewal - timedelta(days=rules.retention.loyalty_offer_days_before_renewal),
-        "retention_offer:long_term_discount": add_months(start, rules.retention.long_term_discount_after_months),
+        # the renewal offer near the term's end, in its second half however short the term
+        "retention_offer:loyalty": max(midway, renewal - timedelta(days=rules.retention.loyalty_offer_days_before_renewal)),
+        **({"retention_offer:long_term_discount": discount} if discount < renewal else {}),  # within the term only
     }
-    assert offers["retention_offer:loyalty"] > start
+    assert start < offers["retention_offer:loyalty"] <= max(renewal, start + timedelta(days=1))
 
 
 # --------------------------------------------------------------------------- check-ins
@@ -137,7 +148,10 @@ def test_check_ins_keep_cadence_from_kickoff_to_completion(project):
     timeline = plan_timeline(kickoff, start, weeks, rules, tz)
     completion = start + timedelta(weeks=weeks)
     step = timedelta(days=7 if rules.check_ins.cadence == "weekly" else 14)
-    check_ins = [a.due for a in of(timeline, K.CHECK_IN)]
+    check_ins = meetings(timeline)
+    ahead = timedelta(days=rules.check_ins.book_ahead_days)
+    # one series: each meeting booked book_ahead_days before it (at kick-off for the first ones)
+    assert [a.due for a in of(timeline, K.CHECK_IN)] == [max(kickoff, d - ahead) for d in check_ins]
     first = kickoff + timedelta(days=1)
     while WEEKDAYS[first.weekday()] != rules.check_ins.weekday:
         first += timedelta(days=1)
@@ -162,8 +176,10 @@ def test_post_project_check_ins_take_over_until_the_horizon(project, horizon_day
     while day <= horizon_end:
         expected.append(day)
         day += every
-    assert [a.due for a in of(timeline, K.POST_PROJECT_CHECK_IN)] == expected
-    assert all(a.due < completion for a in of(timeline, K.CHECK_IN))
+    assert meetings(timeline, K.POST_PROJECT_CHECK_IN) == expected
+    ahead = timedelta(days=rules.check_ins.book_ahead_days)
+    assert [a.due for a in of(timeline, K.POST_PROJECT_CHECK_IN)] == [d - ahead for d in expected]
+    assert all(d < completion for d in meetings(timeline))
 
 
 # --------------------------------------------------------------------------- month ends
@@ -178,7 +194,9 @@ def test_monthly_reports_every_month_once_on_the_clamped_day(project):
     assert months == list(range(month_index(start) + 1, month_index(start) + 1 + len(reports)))  # no skip, no double
     for d in reports:
         assert d.day == min(start.day, last_day(d.year, d.month))
-    assert len(reports) == rules.retention.contract_months  # the last one on the renewal date
+    end = term_end(start, weeks, rules)
+    # every month of the contract's term, none past it (an 8-week package gets one or two, not twelve)
+    assert len(reports) == sum(1 for n in range(1, 130) if add_months(start, n) <= end)
 
 
 @FAST
@@ -190,7 +208,8 @@ def test_quarterly_reviews_every_three_months_on_the_clamped_day(project):
     for n, a in enumerate(reviews, start=1):
         assert month_index(a.due) == month_index(start) + 3 * n
         assert a.due.day == min(start.day, last_day(a.due.year, a.due.month))
-    assert len(reviews) == rules.retention.contract_months // 3
+    end = term_end(start, weeks, rules)
+    assert len(reviews) == sum(1 for n in range(1, 50) if add_months(start, 3 * n) <= end)
 
 
 @FAST
@@ -203,14 +222,14 @@ def test_add_months_clamps_and_never_drifts(d, n):
 
 
 def test_month_end_start_by_hand():
-    timeline = plan_timeline(date(2026, 1, 26), date(2026, 1, 31), 8, RULES, LONDON)
+    timeline = plan_timeline(date(2026, 1, 26), date(2026, 1, 31), 8, TWELVE_MONTHS, LONDON)
     reports = [a.due for a in of(timeline, K.MONTHLY_REPORT)]
     assert reports[:6] == [date(2026, 2, 28), date(2026, 3, 31), date(2026, 4, 30),
                            date(2026, 5, 31), date(2026, 6, 30), date(2026, 7, 31)]
     assert reports[-1] == date(2027, 1, 31)
     assert [a.due for a in of(timeline, K.QUARTERLY_REVIEW)] == [
         date(2026, 4, 30), date(2026, 7, 31), date(2026, 10, 31), date(2027, 1, 31)]
-    leap = plan_timeline(date(2024, 1, 29), date(2024, 1, 31), 8, RULES, LONDON)
+    leap = plan_timeline(date(2024, 1, 29), date(2024, 1, 31), 8, TWELVE_MONTHS, LONDON)
     assert [a.due for a in of(leap, K.MONTHLY_REPORT)][:2] == [date(2024, 2, 29), date(2024, 3, 31)]
     assert of(leap, K.MONTHLY_REPORT)[0].key == "monthly_report:2024-02"
 
@@ -235,26 +254,27 @@ def dst_spanning_projects(draw):
 @given(dst_spanning_projects())
 def test_check_in_wall_clock_survives_dst(project):
     kickoff, start, weeks, rules, tz = project
-    check_ins = of(plan_timeline(kickoff, start, weeks, rules, tz), K.CHECK_IN)
-    assert {a.at.astimezone(tz).time() for a in check_ins} == {rules.check_ins.local_time}
-    assert {a.at.astimezone(tz).weekday() for a in check_ins} == {WEEKDAYS.index(rules.check_ins.weekday)}
-    assert len({a.at.astimezone(tz).utcoffset() for a in check_ins}) == 2  # winter and summer time
-    assert len({a.at.time() for a in check_ins}) == 2  # so the UTC time moves by the hour
+    starts = [a.meeting_start(rules, tz) for a in of(plan_timeline(kickoff, start, weeks, rules, tz), K.CHECK_IN)]
+    assert {s.time() for s in starts} == {rules.check_ins.local_time}
+    assert {s.weekday() for s in starts} == {WEEKDAYS.index(rules.check_ins.weekday)}
+    assert len({s.utcoffset() for s in starts}) == 2  # winter and summer time
+    assert len({s.astimezone(UTC).time() for s in starts}) == 2  # so the UTC time moves by the hour
 
 
 def test_london_check_in_is_0900z_in_summer_and_1000z_in_winter():
     spring = of(plan_timeline(date(2026, 3, 23), date(2026, 3, 23), 4, RULES, LONDON), K.CHECK_IN)
-    assert [(a.due, a.at) for a in spring[:2]] == [
+    assert [(a.meeting_day, a.meeting_start(RULES, LONDON).astimezone(UTC)) for a in spring[:2]] == [
         (date(2026, 3, 24), datetime(2026, 3, 24, 10, tzinfo=UTC)),  # GMT
         (date(2026, 3, 31), datetime(2026, 3, 31, 9, tzinfo=UTC)),  # BST since Sun 29 March
     ]
     autumn = of(plan_timeline(date(2026, 10, 19), date(2026, 10, 19), 4, RULES, LONDON), K.CHECK_IN)
-    assert [a.at for a in autumn[:2]] == [datetime(2026, 10, 20, 9, tzinfo=UTC), datetime(2026, 10, 27, 10, tzinfo=UTC)]
+    assert [a.meeting_start(RULES, LONDON).astimezone(UTC) for a in autumn[:2]] == [
+        datetime(2026, 10, 20, 9, tzinfo=UTC), datetime(2026, 10, 27, 10, tzinfo=UTC)]
 
 
 def test_new_york_check_in_moves_an_hour_in_utc_on_8_march_2026():
     check_ins = of(plan_timeline(date(2026, 2, 23), date(2026, 3, 2), 4, RULES, NEW_YORK), K.CHECK_IN)
-    assert [a.at for a in check_ins[:3]] == [
+    assert [a.meeting_start(RULES, NEW_YORK).astimezone(UTC) for a in check_ins[:3]] == [
         datetime(2026, 2, 24, 15, tzinfo=UTC), datetime(2026, 3, 3, 15, tzinfo=UTC),  # EST, UTC-5
         datetime(2026, 3, 10, 14, tzinfo=UTC),  # EDT, UTC-4
     ]
@@ -267,37 +287,58 @@ HAND = plan_timeline(date(2026, 3, 2), date(2026, 3, 9), 4, RULES, LONDON)
 
 
 def test_plan_by_hand():
-    assert [(a.key, a.at) for a in of(HAND, K.CHECK_IN)] == [
-        ("check_in:2026-03-03", datetime(2026, 3, 3, 10, tzinfo=UTC)),
-        ("check_in:2026-03-10", datetime(2026, 3, 10, 10, tzinfo=UTC)),
-        ("check_in:2026-03-17", datetime(2026, 3, 17, 10, tzinfo=UTC)),
-        ("check_in:2026-03-24", datetime(2026, 3, 24, 10, tzinfo=UTC)),
-        ("check_in:2026-03-31", datetime(2026, 3, 31, 9, tzinfo=UTC)),  # Tue 7 April is after completion
+    # one check-in series, each meeting booked 7 days ahead (the first ones at kick-off), at 09:00 local
+    assert [(a.key, a.due, a.at) for a in of(HAND, K.CHECK_IN)] == [
+        ("check_in:2026-03-03", date(2026, 3, 2), datetime(2026, 3, 2, 9, tzinfo=UTC)),
+        ("check_in:2026-03-10", date(2026, 3, 3), datetime(2026, 3, 3, 9, tzinfo=UTC)),
+        ("check_in:2026-03-17", date(2026, 3, 10), datetime(2026, 3, 10, 9, tzinfo=UTC)),
+        ("check_in:2026-03-24", date(2026, 3, 17), datetime(2026, 3, 17, 9, tzinfo=UTC)),
+        ("check_in:2026-03-31", date(2026, 3, 24), datetime(2026, 3, 24, 9, tzinfo=UTC)),  # 7 April: after completion
     ]
+    assert of(HAND, K.CHECK_IN)[-1].meeting_start(RULES, LONDON).astimezone(UTC) == datetime(2026, 3, 31, 9, tzinfo=UTC)
     assert one(HAND, K.HALFWAY_FEEDBACK).due == date(2026, 3, 23)  # 9 March + 14 days
     assert one(HAND, K.COMPLETE_ONBOARDING).at == datetime(2026, 4, 6, 8, tzinfo=UTC)  # 09:00 BST
     assert one(HAND, K.REQUEST_TESTIMONIAL).due == date(2026, 4, 13)
     assert one(HAND, K.RETENTION_CHECK).due == date(2026, 6, 7)  # 22 + 30 + 31 + 7 days
-    assert {a.key: a.due for a in of(HAND, K.RETENTION_OFFER)} == {
+    # the term is the project (6 April): the renewal offer in its second half; no 6-month discount,
+    # no monthly report (the first would be 9 April) and no quarterly review
+    assert {a.key: a.due for a in of(HAND, K.RETENTION_OFFER)} == {"retention_offer:loyalty": date(2026, 3, 23)}
+    assert of(HAND, K.MONTHLY_REPORT) == [] and of(HAND, K.QUARTERLY_REVIEW) == []
+    post = meetings(HAND, K.POST_PROJECT_CHECK_IN)
+    assert post[:3] == [date(2026, 5, 6), date(2026, 6, 5), date(2026, 7, 5)]
+    assert post[-1] == date(2027, 3, 2) and len(post) == 11  # 1 April 2027 is past 9 March 2027
+    assert {a.sop for a in HAND} == {"sop:A4.1", "sop:A4.2", "sop:A5.1", "sop:A5.2", "sop:A5.3", "sop:A5.4",
+                                     "sop:B.KPI.retention_90d"}
+    assert len(HAND) == 5 + 3 + 11 + 1 + 1
+
+
+def test_a_yearly_contract_by_hand():
+    """With retention.contract_months: 12 the term is a year: reports, reviews and offers run to it."""
+    year = plan_timeline(date(2026, 3, 2), date(2026, 3, 9), 4, TWELVE_MONTHS, LONDON)
+    assert {a.key: a.due for a in of(year, K.RETENTION_OFFER)} == {
         "retention_offer:long_term_discount": date(2026, 9, 9),
         "retention_offer:loyalty": date(2027, 2, 7),  # renewal 9 March 2027 - 30 days
     }
-    reports = of(HAND, K.MONTHLY_REPORT)
+    reports = of(year, K.MONTHLY_REPORT)
     assert (len(reports), reports[0].key, reports[-1].due) == (12, "monthly_report:2026-04", date(2027, 3, 9))
-    assert [a.due for a in of(HAND, K.QUARTERLY_REVIEW)] == [
+    assert [a.due for a in of(year, K.QUARTERLY_REVIEW)] == [
         date(2026, 6, 9), date(2026, 9, 9), date(2026, 12, 9), date(2027, 3, 9)]
-    post = [a.due for a in of(HAND, K.POST_PROJECT_CHECK_IN)]
-    assert post[:3] == [date(2026, 5, 6), date(2026, 6, 5), date(2026, 7, 5)]
-    assert post[-1] == date(2027, 3, 2) and len(post) == 11  # 1 April 2027 is past 9 March 2027
-    assert {a.sop for a in HAND} == {"sop:A4.1", "sop:A4.2", "sop:B4.1", "sop:B4.3", "sop:A5.1", "sop:A5.2",
-                                     "sop:A5.3", "sop:A5.4", "sop:B.KPI.retention_90d"}
-    assert len(HAND) == 5 + 3 + 12 + 4 + 11 + 2 + 1
+
+
+def test_an_8_and_a_24_week_package_get_reports_and_reviews_only_within_their_term():
+    eight = plan_timeline(date(2026, 3, 2), date(2026, 3, 9), 8, RULES, LONDON)  # ends 4 May
+    assert [a.due for a in of(eight, K.MONTHLY_REPORT)] == [date(2026, 4, 9)] and of(eight, K.QUARTERLY_REVIEW) == []
+    twenty_four = plan_timeline(date(2026, 3, 2), date(2026, 3, 9), 24, RULES, LONDON)  # ends 24 August
+    assert len(of(twenty_four, K.MONTHLY_REPORT)) == 5 and [a.due for a in of(twenty_four, K.QUARTERLY_REVIEW)] == [
+        date(2026, 6, 9)]
+    for timeline, end in ((eight, date(2026, 5, 4)), (twenty_four, date(2026, 8, 24))):
+        assert all(a.due <= end for a in timeline if a.kind in (K.MONTHLY_REPORT, K.QUARTERLY_REVIEW, K.RETENTION_OFFER))
 
 
 def test_biweekly_starts_the_next_weekday_after_kickoff_and_skips_a_week():
     rules = make_rules(check_ins={"cadence": "biweekly", "weekday": "tue"})
-    check_ins = of(plan_timeline(date(2026, 3, 3), date(2026, 3, 3), 6, rules, LONDON), K.CHECK_IN)
-    assert [a.due for a in check_ins] == [date(2026, 3, 10), date(2026, 3, 24), date(2026, 4, 7)]  # done 14 April
+    check_ins = meetings(plan_timeline(date(2026, 3, 3), date(2026, 3, 3), 6, rules, LONDON))
+    assert check_ins == [date(2026, 3, 10), date(2026, 3, 24), date(2026, 4, 7)]  # done 14 April
 
 
 # --------------------------------------------------------------------------- due and next
@@ -305,13 +346,16 @@ def test_biweekly_starts_the_next_weekday_after_kickoff_and_skips_a_week():
 
 def test_due_and_next_by_hand():
     done = {"check_in:2026-03-03"}
-    assert [a.key for a in due_actions(HAND, done, date(2026, 3, 17))] == ["check_in:2026-03-10", "check_in:2026-03-17"]
+    # on 17 March the meetings of 10, 17 and 24 March are within the week ahead: all three to book
+    assert [a.key for a in due_actions(HAND, done, date(2026, 3, 17))] == [
+        "check_in:2026-03-10", "check_in:2026-03-17", "check_in:2026-03-24"]
     assert next_action(HAND, done, date(2026, 3, 17)).key == "halfway_feedback:project"
-    just_before = datetime(2026, 3, 17, 9, 59, tzinfo=UTC)
-    assert [a.key for a in due_actions(HAND, done, just_before)] == ["check_in:2026-03-10"]
-    assert next_action(HAND, done, just_before).key == "check_in:2026-03-17"
+    just_before = datetime(2026, 3, 17, 8, 59, tzinfo=UTC)  # before 09:00, when the booking falls due
+    assert [a.key for a in due_actions(HAND, done, just_before)] == ["check_in:2026-03-10", "check_in:2026-03-17"]
+    assert next_action(HAND, done, just_before).key == "check_in:2026-03-24"
     assert next_action(HAND, {a.key for a in HAND}, date(2026, 1, 1)) is None
-    assert due_actions(HAND, set(), date(2026, 3, 2)) == []
+    assert due_actions(HAND, set(), date(2026, 3, 1)) == []
+    assert [a.key for a in due_actions(HAND, set(), date(2026, 3, 2))] == ["check_in:2026-03-03"]  # at kick-off
     with pytest.raises(ValueError, match="timezone-aware"):
         due_actions(HAND, set(), datetime(2026, 3, 17, 10))
 
@@ -366,7 +410,7 @@ def test_replan_keeps_done_and_recomputes_the_rest(move):
     completion = new_start + timedelta(weeks=new_weeks)
     for a in fresh:
         if a.kind == K.CHECK_IN:
-            assert new_kickoff < a.due < completion
+            assert new_kickoff < a.meeting_day < completion and new_kickoff <= a.due < a.meeting_day
         elif a.kind == K.MONTHLY_REPORT:
             assert a.due.day == min(new_start.day, last_day(a.due.year, a.due.month))
         elif a.kind == K.HALFWAY_FEEDBACK:
@@ -380,12 +424,12 @@ def test_replan_by_hand():
     done = {"check_in:2026-03-03", "check_in:2026-03-10", "monthly_report:2026-04", "halfway_feedback:project"}
     # kick-off slips a fortnight; the service now starts on Mon 23 March
     result = replan(HAND, done, date(2026, 3, 16), date(2026, 3, 23), 4, RULES, LONDON)
-    assert [a.due for a in of(result, K.CHECK_IN)] == [
+    assert meetings(result) == [
         date(2026, 3, 3), date(2026, 3, 10),  # done, kept
         date(2026, 3, 17), date(2026, 3, 24), date(2026, 3, 31), date(2026, 4, 7), date(2026, 4, 14)]
     assert one(result, K.HALFWAY_FEEDBACK).due == date(2026, 3, 23)  # collected already: not asked again
     assert one(result, K.COMPLETE_ONBOARDING).due == date(2026, 4, 20)
-    assert [a.due for a in of(result, K.MONTHLY_REPORT)][:3] == [date(2026, 4, 9), date(2026, 5, 23), date(2026, 6, 23)]
+    assert of(result, K.MONTHLY_REPORT) == []  # a 4-week term: no month to report on
     assert replan(HAND, set(), date(2026, 3, 16), date(2026, 3, 23), 4, RULES, LONDON) == \
         plan_timeline(date(2026, 3, 16), date(2026, 3, 23), 4, RULES, LONDON)
 
@@ -398,7 +442,8 @@ def test_company_config_loads_with_its_defaults():
     assert rules.check_ins.cadence == "weekly"
     assert rules.testimonial.request_after_days == 7
     assert rules.post_project.check_in_every_days == 30 and rules.post_project.horizon_days == 365
-    assert rules.retention.contract_months == 12 and rules.retention.check_after_days == 90
+    assert rules.retention.contract_months is None and rules.retention.check_after_days == 90  # the project's term
+    assert rules.check_ins.book_ahead_days == 7
     assert rules.csat.satisfied_at == 4
     assert rules.is_satisfied(4) and not rules.is_satisfied(3.9)
     assert rules.is_at_risk(2.9) and not rules.is_at_risk(3)

@@ -126,6 +126,11 @@ class Sandbox:
     def state(self) -> dict[str, Any]:
         return httpx.get(f"{self.root}/_sandbox/state", timeout=30).json()
 
+    def events(self) -> list[dict]:
+        """The client's Calendar events (the check-ins, ...), as the sandbox holds them."""
+        return [e for e in self.state()["google"].get("event", [])
+                if any(a["email"] == self.c.email for a in e.get("attendees", []))]
+
     def counts(self) -> dict[str, int]:
         """How many records of each kind belong to the client (for idempotency checks)."""
         s, d = self.state(), self.c.domain

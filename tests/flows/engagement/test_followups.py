@@ -15,6 +15,7 @@ from flows.engagement.quarterly_review import quarterly_review
 from flows.engagement.retention import retention
 from flows.engagement.testimonial import request_testimonial
 from services.settings import Settings
+from sop.profile import Role
 
 SURVEYS = Settings().surveys
 
@@ -26,7 +27,7 @@ def test_plan_engagement_stores_the_next_action_and_replans(seeded, view, vendor
     assert out["next_action"] == f"check_in:{first_tuesday.isoformat()}"
     props = view(c).company()
     assert props["next_action_key"] == out["next_action"]
-    assert props["next_action_date"] == first_tuesday.isoformat()
+    assert props["next_action_date"] == c.kickoff.isoformat()  # booked a week ahead: at kick-off for the first
     assert props["engagement_plan_basis"] == f"{c.kickoff}|{c.start}|8|weekly"
     # the kick-off moves a week: re-planned, the done check-in is not planned again
     vendors.hubspot.update("companies", c.company_id, {"engagement_done_keys": out["next_action"],
@@ -51,7 +52,33 @@ def test_check_in_books_the_meeting_and_posts_progress_once(seeded, view):
     assert "Reminder: check-in" in reminder and "zoom" in reminder.lower()
 
 
-def test_halfway_feedback_survey_csat_and_adjustments(seeded, view, vendors, staff):
+def test_a_check_in_is_booked_a_week_ahead_at_a_slot_free_for_the_team(seeded, view, vendors):
+    from datetime import datetime
+
+    from integrations.google import event_id_for
+
+    settings = Settings()
+    c = seeded()
+    day = c.kickoff + timedelta(days=15)  # a Tuesday
+    manager = str(settings.profile.people(Role.ACCOUNT_MANAGER)[0].email)
+    tz = settings.profile.tz
+    # the account manager has a meeting at the series' 10:00 that day
+    vendors.calendar.upsert_event(manager, event_id_for("busy", c.domain), "Board meeting", "",
+                                  datetime.combine(day, datetime.min.time().replace(hour=10), tz),
+                                  datetime.combine(day, datetime.min.time().replace(hour=11), tz),
+                                  settings.profile.timezone, [manager], meet=False)
+    assert check_in(c.domain, day - timedelta(days=7), key=f"check_in:{day}") == "done"
+    (event,) = view(c).events()
+    assert event["start"]["dateTime"].startswith(f"{day}T11:00")  # the first slot after the board meeting
+    assert check_in(c.domain, day - timedelta(days=6), key=f"check_in:{day}") == "done"  # again: same slot
+    assert [e["start"]["dateTime"][:16] for e in view(c).events()] == [f"{day}T11:00"]
+
+
+def test_halfway_feedback_survey_csat_and_adjustments_that_wait_in_their_own_run(seeded, view, vendors, staff):
+    from flows.engagement.adjustments import THREADS, adjustments_after_feedback
+    from flows.engagement.sweep import engagement_sweep
+    from tasks.asana import shift_open_tasks
+
     c = seeded()
     v = view(c)
     halfway = c.start + timedelta(weeks=4)
@@ -65,18 +92,33 @@ def test_halfway_feedback_survey_csat_and_adjustments(seeded, view, vendors, sta
     v.answer_form(props["survey_form_id"], {titles["experience"]: "Slow start", titles["satisfaction"]: "2",
                                             titles["improve"]: "Faster replies"})
     due_before = {t.name: t.due_on for t in vendors.asana.list_tasks(c.project_gid)}
-    staff({"adjustments-after-feedback": {"shift_due_days": 7, "add_deliverables": "Weekly status summary",
-                                          "notes": "agreed on the call"}})
+    # nobody has answered the adjustments form yet: the follow-up is done all the same, and the next
+    # day's sweep completes while the account manager's decision is pending in a run of its own
     assert halfway_feedback(c.domain, halfway + timedelta(days=3)) == "done"
     props = v.company()
     assert props["survey_status"] == "answered" and props["csat_scores"] == "2"
-    assert props["feedback_areas_to_improve"] == "Faster replies"
+    assert props["feedback_areas_to_improve"] == "Faster replies" and props["adjustments_status"] == "asked"
+    assert engagement_sweep(halfway + timedelta(days=4))["failed"] == []
+    assert v.company()["adjustments_status"] == "asked"
+    assert {t.name: t.due_on for t in vendors.asana.list_tasks(c.project_gid)} == due_before  # nothing moved yet
+    # CSAT 2 is at risk: the value-added retention offer went out
+    assert any("Something extra" in s for s in v.emails_to_client())
+
+    staff({"adjustments-after-feedback": {"shift_due_days": 7, "add_deliverables": "Weekly status summary",
+                                          "notes": "agreed on the call"}})
+    for thread in [t for t in THREADS if t.name == f"adjustments-{c.domain}"]:
+        thread.join(timeout=120)
+    props = v.company()
+    assert props["adjustments_status"] == "applied"
+    assert int(float(props["project_weeks"])) == 9  # 8 weeks and a week moved: the engagement re-plans from it
     after = {t.name: t for t in vendors.asana.list_tasks(c.project_gid)}
     assert "Weekly status summary" in after
     for name, due in due_before.items():
         assert after[name].due_on == (date.fromisoformat(due) + timedelta(days=7)).isoformat()
-    # CSAT 2 is at risk: the value-added retention offer went out
-    assert any("Something extra" in s for s in v.emails_to_client())
+    # retried or asked again, the dates move once
+    assert shift_open_tasks(vendors.asana, c.project_gid, 7, f"halfway-{c.domain}") == 0
+    assert adjustments_after_feedback(c.domain, 2, halfway + timedelta(days=5)) == "applied"
+    assert {t.name: t.due_on for t in vendors.asana.list_tasks(c.project_gid)} == {n: t.due_on for n, t in after.items()}
     first = v.counts()
     assert halfway_feedback(c.domain, halfway + timedelta(days=3)) == "done"
     assert v.counts() == first

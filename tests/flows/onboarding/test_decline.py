@@ -62,17 +62,23 @@ def assert_declined(v: View, lead) -> None:
     assert any(client.company_name in m["text"] and "declined" in m["text"] for m in v.dms_to(lead.specialist_email))
 
 
-def test_budget_under_the_floor_is_declined(svc, staff, client_actor, view):
+def test_budget_under_the_floor_is_declined_at_entry_before_anything_is_booked(svc, staff, client_actor, view):
     client = new_client(budget=int(FLOOR) - 1000)
-    staff({"discovery-call-notes": NOTES})
+    team = staff({"discovery-call-notes": NOTES})
     client_actor(client)
 
     outcome, lead = initial_contact(client)
 
     assert outcome is Outcome.DECLINED
     v = view(client)
-    assert_declined(v, lead)
-    assert "below the minimum" in v.company()["properties"]["qualification"]
+    company = v.company()
+    assert "below the minimum" in company["properties"]["qualification"]
+    assert company["properties"]["onboarding_status"] == "declined" and v.stage_label(v.deal()) == "Closed lost"
+    # the one email is the polite decline; no welcome, no call, no intake form, no folder, nobody asked
+    assert [m.message_id for m in v.emails(to=str(client.email))] == [f"<decline@{client.domain}>"]
+    assert lead.discovery_meeting_id is None and v.meetings() == [] and v.events(cancelled=None) == []
+    assert v.files(trashed=None) == [] and team.answered == []
+    assert any(client.company_name in m["text"] and "declined" in m["text"] for m in v.dms_to(lead.specialist_email))
 
 
 @pytest.mark.parametrize("decision", ["decline", "qualify"])
