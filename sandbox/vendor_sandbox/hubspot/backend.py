@@ -776,13 +776,13 @@ class HubSpotBackend:
         label, stages = body.get("label"), body.get("stages")
         if not label or not isinstance(stages, list) or not stages or body.get("displayOrder") is None:
             raise validation("Invalid input JSON: label, displayOrder and a non-empty stages list are required")
+        if any(p["label"].lower() == label.lower() for p in self.db.list(kind) if not p["archived"]):
+            raise error(409, "CONFLICT", f"A pipeline with label {label} already exists")
         limits = self.pipeline_limits()["hubspotDefinedObjectTypes"][0]
         if otype == "deals" and limits["usage"] >= limits["limit"]:
             # the limit is documented (pipelines per tier), the wording of the refusal is the sandbox's
             raise error(400, "VALIDATION_ERROR", f"The maximum number of deal pipelines for this account "
                         f"({limits['limit']}) has been reached", subCategory="PipelineError.PIPELINE_LIMIT_REACHED")
-        if any(p["label"].lower() == label.lower() for p in self.db.list(kind) if not p["archived"]):
-            raise error(409, "CONFLICT", f"A pipeline with label {label} already exists")
         now, out_stages = self.now(), []
         for s in stages:
             meta = {k: stringify(v) for k, v in (s.get("metadata") or {}).items()}
