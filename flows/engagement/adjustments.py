@@ -1,9 +1,9 @@
 """SOP-A 4.3: the adjustments the halfway feedback leads to, decided by the account manager in a run of its
 own, so the daily sweep that asked never waits on a person (the sweep finishes; this run waits).
 
-Started by the halfway feedback (``request_adjustments``): the ``halfway-adjustments`` deployment's run
-when there is one (it suspends while it waits, holding no process), else a thread of this process (the
-demo, the tests). Once per client (``adjustments_status`` on the company). What is agreed lands
+Started by the halfway feedback (``request_adjustments``): from a deployment's run, a run of the
+``halfway-adjustments`` deployment (it suspends while it waits, holding no process); from flows called
+directly (the demo, the tests), a thread of this process. Once per client (``adjustments_status`` on the company). What is agreed lands
 everywhere: the open Asana tasks' dates (moved once however often it is retried), the project's length
 on HubSpot (so the engagement re-plans its timeline and meetings), new or dropped deliverables, a note.
 """
@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextvars
 import math
+import os
 import threading
 from datetime import date, timedelta
 
@@ -47,16 +48,20 @@ def request_adjustments(svc: Services, rec: ClientRecord, as_of: date, score: in
         return
     rec.update(svc, {"adjustments_status": "asked"})
     params = {"client_domain": rec.domain, "score": score, "as_of": as_of.isoformat()}
-    try:
-        from prefect.deployments import run_deployment
+    if os.environ.get("PREFECT__FLOW_RUN_ID"):  # this process runs a deployment's run (a worker, `onboard serve`)
+        try:
+            from prefect.deployments import run_deployment
 
-        run_deployment(DEPLOYMENT, parameters=params, timeout=0, as_subflow=False,
-                       idempotency_key=f"adjustments-{rec.domain}")
-    except ObjectNotFound:  # no such deployment here: a run in a thread of this process
-        thread = threading.Thread(target=contextvars.copy_context().run, args=(_top_level, rec.domain, score, as_of),
-                                  name=f"adjustments-{rec.domain}", daemon=True)
-        THREADS.append(thread)
-        thread.start()
+            run_deployment(DEPLOYMENT, parameters=params, timeout=0, as_subflow=False,
+                           idempotency_key=f"adjustments-{rec.domain}")
+            return
+        except ObjectNotFound:  # not deployed on this server
+            pass
+    # flows called directly (the demo, the tests): a run in a thread of this process
+    thread = threading.Thread(target=contextvars.copy_context().run, args=(_top_level, rec.domain, score, as_of),
+                              name=f"adjustments-{rec.domain}", daemon=True)
+    THREADS.append(thread)
+    thread.start()
 
 
 def _top_level(domain: str, score: int, as_of: date) -> None:

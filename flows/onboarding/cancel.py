@@ -54,8 +54,6 @@ def archive_onboarding(svc: Services, domain: str, reason: str) -> list[str]:
     done = concurrently(
         *(lambda r=role, k=key: f"{k} meeting cancelled" if cancel_future_meeting(svc, calendar_of[r], (domain, k))
           else None for role, key in MEETINGS),
-        lambda: (f"{n} check-in meeting(s) cancelled" if client_email and (n := cancel_meetings_ahead(
-            svc, calendar_of[Role.ACCOUNT_MANAGER], client_email)) else None),
         lambda: undo(known.get("drive_folder_id"), lambda f: drive.trash(svc.clients.drive, f),
                      "Drive folder trashed"),
         lambda: undo(known.get("slack_channel_id"), lambda c: slack.archive_channel(svc.clients.slack, c),
@@ -64,6 +62,10 @@ def archive_onboarding(svc: Services, domain: str, reason: str) -> list[str]:
                      "Asana project archived"),
         lambda: undo(deal.id if deal else None, lambda d: close_deal(svc, d), "deal closed-lost"))
     done = [d for d in done if d]
+    # then whatever else is still ahead with the client (the check-ins, booked a week ahead each)
+    n = cancel_meetings_ahead(svc, calendar_of[Role.ACCOUNT_MANAGER], client_email) if client_email else 0
+    if n:
+        done.append(f"{n} check-in meeting(s) cancelled")
     # out of the engagement sweep: no next action, and a status the sweep's search leaves out
     hubspot.update_company(hub, company_id, {"onboarding_status": "cancelled", "next_action_key": "",
                                              "next_action_date": ""})
