@@ -39,8 +39,9 @@ def note(svc: Services, rec: ClientRecord, body: str, key: str, as_of: date) -> 
 
 
 def send(svc: Services, rec: ClientRecord, template: str, key: str, **context: Any) -> Rendered:
-    """The client's email from ``template``, sent by the account manager once per ``key``; the rendered email."""
-    mail = svc.renderer.render(template, client=rec.client, account_manager=rec.manager, **context)
+    """The client's email from ``template``, sent and signed by the account manager once per ``key``; the
+    rendered email."""
+    mail = svc.renderer.render(template, client=rec.client, account_manager=rec.manager, sender=rec.manager, **context)
     gmail.send_email(svc.clients.gmail, rec.client.email, mail, key=key, domain=rec.domain,
                      sender=str(rec.manager.email))
     return mail

@@ -137,6 +137,10 @@ def test_monthly_report_and_quarterly_review(seeded, view):
     assert first["files"] == 3 and first["zoom"] == 1 and first["events"] == 1  # folder, report, QBR outline
     subjects = v.emails_to_client()
     assert any(s.startswith("Monthly report") for s in subjects)
+    # sent and signed by the same person: the client's account manager
+    report = next(m for m in v.state()["google"]["message"] if "Monthly report" in m["_headers"].get("subject", ""))
+    manager = next(p for p in Settings().profile.people(Role.ACCOUNT_MANAGER))
+    assert manager.email in report["_headers"]["from"] and f"Kind regards,<br>{manager.name}" in report["_html"]
     assert any(s.startswith("Quarterly business review (q1)") for s in subjects)
     assert any(t.startswith("Monthly report") for t in v.slack_texts())
 
