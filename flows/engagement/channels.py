@@ -78,11 +78,16 @@ def cancel_meetings_ahead(svc: Services, calendar_id: str, client_email: str) ->
     ahead), cancelled with its Zoom meeting; how many. Again: none left, nothing done."""
     ahead = calendar.client_events_ahead(svc.clients.calendar, calendar_id, client_email, svc.now())
     for event in ahead:
-        zoom_id = ZOOM_ID.search(event.location or "")
-        if zoom_id:
-            zoom.cancel_meeting(svc.clients.zoom, int(zoom_id.group(1)))
-        calendar.cancel_event_id(svc.clients.calendar, calendar_id, event.id)
+        cancel_invite(svc, calendar_id, event)
     return len(ahead)
+
+
+def cancel_invite(svc: Services, calendar_id: str, event) -> bool:
+    """One Calendar invite and the Zoom meeting its location links to; False when the invite was gone."""
+    zoom_id = ZOOM_ID.search(event.location or "")
+    if zoom_id:
+        zoom.cancel_meeting(svc.clients.zoom, int(zoom_id.group(1)))
+    return calendar.cancel_event_id(svc.clients.calendar, calendar_id, event.id)
 
 
 def collect_form(svc: Services, as_of: date, form_id: str, sent: date, wait: Wait,

@@ -6,15 +6,13 @@ finds both halves."""
 
 from __future__ import annotations
 
-import re
 from datetime import datetime, timedelta
 
+from flows.engagement.channels import cancel_invite
 from flows.steps import concurrently
 from services import Services
 from sop.scheduling import next_free_slot
-from tasks import calendar, zoom
-
-ZOOM_ID = re.compile(r"/j/(\d+)")  # the invite's location is the meeting's join link
+from tasks import calendar
 
 
 def meeting_slot(svc: Services, calendar_id: str, key: tuple[str, ...], minutes: int,
@@ -38,7 +36,4 @@ def cancel_future_meeting(svc: Services, calendar_id: str, key: tuple[str, ...])
     event = calendar.existing_event(svc.clients.calendar, calendar_id, key)
     if event is None or ("T" in event.start and datetime.fromisoformat(event.start) < svc.now()):
         return False
-    zoom_id = ZOOM_ID.search(event.location or "")
-    if zoom_id:
-        zoom.cancel_meeting(svc.clients.zoom, int(zoom_id.group(1)))
-    return calendar.cancel_event(svc.clients.calendar, calendar_id, key)
+    return cancel_invite(svc, calendar_id, event)
