@@ -14,9 +14,11 @@ from datetime import date, datetime, time
 from typing import Any
 
 from flows.engagement.record import ClientRecord
+from flows.steps import concurrently
 from services import Services
 from services.rendering import Rendered
 from sop.rules import Wait
+from sop.scheduling import next_free_slot
 from tasks import asana, calendar, forms, gmail, hubspot, slack, zoom
 
 ZOOM_ID = re.compile(r"/j/(\d+)")  # an invite's location is its meeting's join link
@@ -71,6 +73,20 @@ def hold_meeting(svc: Services, rec: ClientRecord, key: str, topic: str, when: d
                                 [rec.client.email, str(rec.manager.email), str(rec.specialist.email)],
                                 location=meeting.join_url)
     return meeting.join_url, when.strftime("%A %d %B %Y, %H:%M %Z")
+
+
+def free_slot(svc: Services, calendar_id: str, key: tuple[str, ...], after: datetime, minutes: int,
+              also_busy: tuple[str, ...] = (), days: int = 30, earliest_day: date | None = None) -> datetime:
+    """The time an earlier run booked for ``key`` (in ``calendar_id``: a re-run keeps it), else the first
+    slot in working hours from ``after`` that is free in that calendar and in ``also_busy`` (the other team
+    members attending) over the next ``days``."""
+    booked = calendar.existing_event(svc.clients.calendar, calendar_id, key)
+    if booked is not None:
+        return datetime.fromisoformat(booked.start)
+    calendars = dict.fromkeys((calendar_id, *also_busy))  # each once, in order
+    busy = [b for found in concurrently(*(lambda c=c: calendar.busy_times(svc.clients.calendar, c, after, days)
+                                          for c in calendars)) for b in found]
+    return next_free_slot(after, minutes, busy, svc.profile.working_hours, svc.profile.tz, earliest_day=earliest_day)
 
 
 def cancel_meetings_ahead(svc: Services, calendar_id: str, client_email: str) -> int:

@@ -12,25 +12,17 @@ from datetime import date, datetime
 from prefect import flow, get_run_logger
 
 import services
-from flows.engagement.channels import hold_meeting, local_at, post, progress, slot_date
+from flows.engagement.channels import free_slot, hold_meeting, local_at, post, progress, slot_date
 from flows.engagement.record import DONE, SKIPPED, ClientRecord, load_record
-from flows.steps import concurrently
 from services import Services
-from sop.scheduling import next_free_slot
 from sop.timeline import ActionKind
-from tasks import calendar
 
 
 def check_in_slot(svc: Services, rec: ClientRecord, key: str, wanted: datetime, minutes: int) -> datetime:
     """The time booked for ``key`` before (a re-run keeps it), else ``wanted`` or, when the account manager
     or the specialist is busy then, the next slot in working hours free for both."""
-    booked = calendar.existing_event(svc.clients.calendar, str(rec.manager.email), (rec.domain, key))
-    if booked is not None:
-        return datetime.fromisoformat(booked.start)
-    people = {str(rec.manager.email), str(rec.specialist.email)}
-    busy = [b for found in concurrently(*(lambda c=c: calendar.busy_times(svc.clients.calendar, c, wanted, 7)
-                                          for c in sorted(people))) for b in found]
-    return next_free_slot(wanted, minutes, busy, svc.profile.working_hours, svc.profile.tz)
+    return free_slot(svc, str(rec.manager.email), (rec.domain, key), wanted, minutes, (str(rec.specialist.email),),
+                     days=7)
 
 
 def run_check_in(svc: Services, rec: ClientRecord, as_of: date, key: str | None = None) -> str:

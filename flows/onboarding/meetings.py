@@ -8,26 +8,18 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from flows.engagement.channels import cancel_invite
-from flows.steps import concurrently
+from flows.engagement.channels import cancel_invite, free_slot
 from services import Services
-from sop.scheduling import next_free_slot
 from tasks import calendar
 
 
 def meeting_slot(svc: Services, calendar_id: str, key: tuple[str, ...], minutes: int,
                  also_busy: tuple[str, ...] = ()) -> datetime:
-    """The time an earlier run booked for ``key`` (in ``calendar_id``), else the next slot in working
-    hours that is free in that calendar and in ``also_busy`` (the other team members attending)."""
-    booked = calendar.existing_event(svc.clients.calendar, calendar_id, key)
-    if booked is not None:
-        return datetime.fromisoformat(booked.start)
+    """The time an earlier run booked for ``key``, else the next slot free for everyone attending, at the
+    earliest ``meetings.earliest_days_ahead`` days from now."""
     now = svc.now()
-    calendars = (calendar_id, *also_busy)
-    busy = [b for found in concurrently(*(lambda c=c: calendar.busy_times(svc.clients.calendar, c, now, 30)
-                                          for c in calendars)) for b in found]
     earliest = (now.astimezone(svc.profile.tz) + timedelta(days=svc.rules.meetings.earliest_days_ahead)).date()
-    return next_free_slot(now, minutes, busy, svc.profile.working_hours, svc.profile.tz, earliest_day=earliest)
+    return free_slot(svc, calendar_id, key, now, minutes, also_busy, days=30, earliest_day=earliest)
 
 
 def cancel_future_meeting(svc: Services, calendar_id: str, key: tuple[str, ...]) -> bool:
