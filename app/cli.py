@@ -40,8 +40,9 @@ def sandbox(
     withheld: dict[str, list[str]] = {}
     for item in without_scope or []:
         vendor, sep, scope = item.partition(":")
-        if not sep or not scope:
-            raise typer.BadParameter(f"{item!r}: write VENDOR:SCOPE, e.g. slack:users:read.email")
+        if not sep or not scope or vendor not in ("hubspot", "asana", "google", "slack", "zoom"):
+            raise typer.BadParameter(f"{item!r}: write VENDOR:SCOPE with VENDOR one of hubspot, asana, google, "
+                                     "slack, zoom, e.g. slack:users:read.email")
         withheld.setdefault(vendor, []).append(scope)
     config = sandbox_config(state, rate_limits=rate_limits, time_scale=time_scale, seed=seed, account=account,
                             withheld_scopes=withheld)
@@ -127,7 +128,11 @@ def leaving(
     meetings still ahead, and stop the engagement's follow-ups."""
     from flows.engagement.leaving import client_leaving
 
-    done = client_leaving(domain, reason)
+    try:
+        done = client_leaving(domain, reason)
+    except LookupError as exc:  # a mistyped domain, or a company without a contact: said in one line
+        console.print(f"[red]{exc}[/red]", highlight=False)
+        raise typer.Exit(2) from None
     console.print(f"{domain}: churned on {done['churned_date']} ({reason}); "
                   f"{done['meetings_cancelled']} meeting(s) ahead cancelled")
 
