@@ -48,6 +48,8 @@ class Behaviour:
     task_lag_days: int  # how many days after its due date each Asana task gets done
     churn_day: int | None  # simulation day the client leaves, if it does
     testimonial_delay_days: int | None
+    onboarding_csat: int = 5  # the onboarding survey after the kick-off (drawn last: the other draws stay as they were)
+    onboarding_survey_delay_days: int | None = 0
 
 
 @dataclass
@@ -97,6 +99,9 @@ def draw_behaviour(clients, days: int, seed: int) -> list[Behaviour]:
             task_lag_days=rng.choice((-3, -1, 0, 0, 2, 5, 12)),
             churn_day=rng.randrange(20, max(21, days)) if i in churners else None,  # about one in ten
             testimonial_delay_days=rng.choice((0, 2, 6)) if rng.random() < 0.7 else None))
+    for b in out:
+        b.onboarding_csat = rng.choice(CSAT_SPREAD)
+        b.onboarding_survey_delay_days = rng.choice((0, 1, 2, 4)) if rng.random() < 0.9 else None
     return out
 
 
@@ -143,6 +148,8 @@ def act_as_clients(root: str, behaviours: list[Behaviour], start: date, day: dat
                         and date.fromisoformat(t["due_on"]) + timedelta(days=b.task_lag_days) <= day):
                     http.post(f"/_sandbox/asana/tasks/{t['gid']}/complete", json={}).raise_for_status()
             for prop, sent_prop, delay, survey, answers in (
+                ("onboarding_survey_form_id", "onboarding_survey_sent_date", b.onboarding_survey_delay_days,
+                 surveys.onboarding, {"satisfaction": str(b.onboarding_csat), "went_well": "A clear kick-off"}),
                 ("survey_form_id", "survey_sent_date", b.survey_delay_days, surveys.halfway_feedback,
                  {"experience": "Good team, a slow start", "satisfaction": str(b.csat),
                   "improve": "Faster turnaround on documents" if b.csat < 4 else "Nothing major"}),

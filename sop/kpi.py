@@ -1,4 +1,5 @@
-"""SOP-B KPIs: onboarding completion time, onboarding CSAT and first-90-day retention.
+"""SOP-B KPIs: onboarding completion time, onboarding CSAT and first-90-day retention (and, reported
+apart, the project's CSAT from the halfway survey, SOP-A 4.2).
 
 Pure computation over recorded client outcomes (no vendor calls, no Prefect), plus the
 funnel, a weekly trend, and rows for a Prefect table artifact (the chart and the terminal table
@@ -11,10 +12,12 @@ Definitions (every KPI is computed *as of* a date: anything dated after it has n
   the contract's signature (``won_at``) to the kick-off held (``kickoff_at``), the SOP's onboarding
   (phases 1-3 end with the kick-off; the project after it is the engagement). Over clients whose end
   event happened on or before ``as_of``; mean and median. Met when the mean is at most the target.
-* Onboarding CSAT: share of survey scores ``>= satisfied_score`` (default 4 of 5), in percent,
-  over all responses; n counts responses, not clients. Scores carry no date of their own, so
-  a client's scores count from its ``onboarding_completed_at``, else ``kickoff_at``, else
+* Onboarding CSAT: share of onboarding-survey scores ``>= satisfied_score`` (default 4 of 5), in
+  percent; the survey goes out after the kick-off (``csat_scores``: one score per client). Scores
+  carry no date of their own, so they count from the client's ``kickoff_at``, else
   ``lead_captured_at``. Met when the percentage is at least the target.
+* Project CSAT (SOP-A 4.2, reported apart): the same share over the halfway survey's scores
+  (``project_csat_scores``), counted from the kick-off too.
 * First-90-day retention: day 90 of a client is ``service_start + 90 days``. Eligible are the
   clients whose day 90 is on or before ``as_of``; retained are those not churned *before*
   day 90 (churn on day 90 itself counts as retained, churn on day 89 does not).
@@ -58,7 +61,8 @@ class ClientOutcome(Strict):
     kickoff_at: date | None = None
     service_start: date | None = None
     onboarding_completed_at: date | None = None
-    csat_scores: list[Score] = []
+    csat_scores: list[Score] = []  # the onboarding survey's, after the kick-off
+    project_csat_scores: list[Score] = []  # the halfway survey's (SOP-A 4.2)
     churned_at: date | None = None
     declined: bool = False
 
@@ -120,6 +124,7 @@ class KpiReport(Strict):
     onboarding_time: OnboardingTime
     csat: Percentage
     retention_90d: Percentage
+    project_csat: Percentage | None = None
     satisfied_score: int
     leads: int
     declined: int
@@ -163,8 +168,9 @@ def is_retained_90(outcome: ClientOutcome, as_of: date) -> bool:
 
 
 def survey_date(outcome: ClientOutcome) -> date:
-    """When a client's survey scores count: onboarding complete, else kick-off, else lead capture."""
-    return outcome.onboarding_completed_at or outcome.kickoff_at or outcome.lead_captured_at
+    """When a client's survey scores count (they carry no date): the kick-off, else lead capture."""
+    return outcome.kickoff_at or outcome.lead_captured_at
+
 
 
 # --- the KPIs -----------------------------------------------------------------------------
@@ -204,6 +210,12 @@ def csat(outcomes: Iterable[ClientOutcome], targets: KpiTargets, as_of: date) ->
     return _percentage(hits, len(scores), targets.target_csat_percent)
 
 
+def project_csat(outcomes: Iterable[ClientOutcome], targets: KpiTargets, as_of: date) -> Percentage:
+    """Share of halfway-survey scores >= ``satisfied_score`` (SOP-A 4.2), over responses known by ``as_of``."""
+    scores = [s for o in outcomes if survey_date(o) <= as_of for s in o.project_csat_scores]
+    return _percentage(sum(s >= targets.satisfied_score for s in scores), len(scores), targets.target_csat_percent)
+
+
 def retention_90d(outcomes: Iterable[ClientOutcome], targets: KpiTargets, as_of: date) -> Percentage:
     """Among clients whose day 90 is on or before ``as_of``, the share not churned before day 90."""
     eligible = [o for o in outcomes if is_retention_eligible(o, as_of)]
@@ -219,6 +231,7 @@ def compute_kpis(outcomes: Iterable[ClientOutcome], targets: KpiTargets, as_of: 
         onboarding_time=onboarding_time(known, targets, as_of),
         csat=csat(known, targets, as_of),
         retention_90d=retention_90d(known, targets, as_of),
+        project_csat=project_csat(known, targets, as_of),
         satisfied_score=targets.satisfied_score,
         leads=len(known),
         declined=sum(o.declined for o in known),
@@ -312,4 +325,11 @@ def kpi_table(report: KpiReport) -> list[dict]:
             "met": r.met,
             "n": r.n,
         },
+        *([{
+            "kpi": f"Project CSAT, halfway survey A4.2 (% of scores >= {report.satisfied_score})",
+            "value": _round(p.percent),
+            "target": p.target_percent,
+            "met": p.met,
+            "n": p.n,
+        }] if (p := report.project_csat) is not None else []),
     ]

@@ -1,5 +1,5 @@
-"""The forms clients fill in (config/surveys.yaml): the intake form, the halfway survey, the
-testimonial request. Each question's ``key`` names where its answer is kept."""
+"""The forms clients fill in (config/surveys.yaml): the intake form, the onboarding survey after the
+kick-off, the halfway survey, the testimonial request. Each question's ``key`` names where its answer is kept."""
 
 from __future__ import annotations
 
@@ -55,14 +55,16 @@ class Survey(Strict):
 
 class Surveys(Strict):
     intake: Survey  # SOP-A 2.1 / SOP-B 1.2: keys are the HubSpot properties the answers go to
-    halfway_feedback: Survey  # SOP-A 4.2 / SOP-B 4.2: must ask `satisfaction` on a 1-5 scale (the CSAT)
+    onboarding: Survey  # SOP-B KPI, CSAT for onboarding: must ask `satisfaction` on a 1-5 scale
+    halfway_feedback: Survey  # SOP-A 4.2 / SOP-B 4.2: must ask `satisfaction` on a 1-5 scale (the project's CSAT)
     testimonial: Survey  # SOP-A 5.2
 
     @model_validator(mode="after")
     def _csat_question(self):
-        q = next((q for q in self.halfway_feedback.questions if q.key == "satisfaction"), None)
-        if q is None or q.kind != "scale":
-            raise ValueError("halfway_feedback needs a `satisfaction` scale question (the CSAT score)")
+        for name in ("onboarding", "halfway_feedback"):
+            q = next((q for q in getattr(self, name).questions if q.key == "satisfaction"), None)
+            if q is None or q.kind != "scale":
+                raise ValueError(f"{name} needs a `satisfaction` scale question (the CSAT score)")
         return self
 
 

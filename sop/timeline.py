@@ -15,7 +15,7 @@ Keys name an occurrence, not a moment, so that a moved project never repeats wha
   the meeting's day; the action is due the day it is booked, ``check_ins.book_ahead_days`` before);
 * ``monthly_report:2026-04`` - one report per calendar month;
 * ``quarterly_review:q1`` - the n-th quarter of service;
-* ``halfway_feedback:project``, ``complete_onboarding:project``, ``request_testimonial:project``,
+* ``onboarding_survey:kickoff``, ``halfway_feedback:project``, ``complete_onboarding:project``, ``request_testimonial:project``,
   ``retention_check:90d``, ``retention_offer:loyalty``, ``retention_offer:long_term_discount`` -
   one-offs, once per engagement.
 """
@@ -60,6 +60,13 @@ class CheckIns(Strict):
     @property
     def every_days(self) -> int:
         return 7 if self.cadence == "weekly" else 14
+
+
+class OnboardingSurvey(Strict):
+    """SOP-B KPI, CSAT for onboarding: a short survey this many days after the kick-off (the end of
+    the SOP's onboarding), apart from the halfway project survey (SOP-A 4.2)."""
+
+    send_after_days: int = Field(1, ge=0, le=60)
 
 
 class Testimonial(Strict):
@@ -123,6 +130,7 @@ class Retention(Strict):
 class FollowUpWaits(Strict):
     """How long a follow-up waits on a person, counted in days of the sweep's clock."""
 
+    onboarding_survey: Wait = Wait(remind_every_hours=48, timeout_hours=168, on_timeout="end")
     halfway_survey: Wait = Wait(remind_every_hours=48, timeout_hours=168, on_timeout="end")
     testimonial: Wait = Wait(remind_every_hours=96, timeout_hours=336, on_timeout="end")
     adjustments: Wait = Wait(remind_every_hours=24, timeout_hours=72, on_timeout="end")
@@ -133,6 +141,7 @@ class EngagementRules(Strict):
 
     check_ins: CheckIns = CheckIns()
     action_time: time = time(9)  # local time every action other than a check-in falls due
+    onboarding_survey: OnboardingSurvey = OnboardingSurvey()
     testimonial: Testimonial = Testimonial()
     csat: Csat = Csat()
     post_project: PostProject = PostProject()
@@ -163,6 +172,7 @@ def load_engagement_rules(path: str | Path) -> EngagementRules:
 
 class ActionKind(StrEnum):
     CHECK_IN = "check_in"
+    ONBOARDING_SURVEY = "onboarding_survey"
     HALFWAY_FEEDBACK = "halfway_feedback"
     MONTHLY_REPORT = "monthly_report"
     QUARTERLY_REVIEW = "quarterly_review"
@@ -175,6 +185,7 @@ class ActionKind(StrEnum):
 
 SOP_STEP = {
     ActionKind.CHECK_IN: "sop:A4.1",
+    ActionKind.ONBOARDING_SURVEY: "sop:B.KPI.csat_onboarding",
     ActionKind.HALFWAY_FEEDBACK: "sop:A4.2",
     ActionKind.MONTHLY_REPORT: "sop:B4.1",
     ActionKind.QUARTERLY_REVIEW: "sop:B4.3",
@@ -274,8 +285,11 @@ def _reports_and_reviews(service_start: date, renewal: date, rules: EngagementRu
         yield _action(ActionKind.QUARTERLY_REVIEW, f"q{n}", day, t, tz)
 
 
-def _project_milestones(service_start: date, completion: date, rules: EngagementRules, tz: tzinfo) -> Iterator[Action]:
+def _project_milestones(kickoff: date, service_start: date, completion: date, rules: EngagementRules,
+                        tz: tzinfo) -> Iterator[Action]:
     t = rules.action_time
+    yield _action(ActionKind.ONBOARDING_SURVEY, "kickoff", kickoff + timedelta(days=rules.onboarding_survey.send_after_days),
+                  t, tz)
     halfway = service_start + timedelta(days=(completion - service_start).days // 2)
     testimonial = completion + timedelta(days=rules.testimonial.request_after_days)
     yield _action(ActionKind.HALFWAY_FEEDBACK, "project", halfway, t, tz)
@@ -333,7 +347,7 @@ def plan_timeline(
     horizon_end = service_start + timedelta(days=horizon)
     return _in_order([
         *_check_ins(kickoff, completion, rules, tz),
-        *_project_milestones(service_start, completion, rules, tz),
+        *_project_milestones(kickoff, service_start, completion, rules, tz),
         *_reports_and_reviews(service_start, renewal, rules, tz),
         *_post_project(completion, horizon_end, rules, tz),
         *_retention(service_start, renewal, rules, tz),

@@ -1,4 +1,5 @@
-"""SOP-B KPIs from the CRM: onboarding completion time, onboarding CSAT, first-90-day retention."""
+"""SOP-B KPIs from the CRM: onboarding completion time, onboarding CSAT (the survey after the kick-off),
+first-90-day retention, and the project's CSAT (the halfway survey) apart."""
 
 from __future__ import annotations
 
@@ -33,7 +34,8 @@ def outcome_of(company: Record) -> ClientOutcome | None:
         return None
     status = p.get("onboarding_status") or ""
     qualification = (p.get("qualification") or "").split(":", 1)[0].strip()
-    scores = [int(s) for s in (p.get("csat_scores") or "").split(";") if s.strip().isdigit() and 1 <= int(s) <= 5]
+    project_scores = [int(s) for s in (p.get("csat_scores") or "").split(";") if s.strip().isdigit() and 1 <= int(s) <= 5]
+    onboarding_score = int(float(p.get("onboarding_csat") or 0))
 
     def after_lead(d: date | None) -> date | None:
         return max(d, lead) if d else None
@@ -46,7 +48,8 @@ def outcome_of(company: Record) -> ClientOutcome | None:
         kickoff_at=after_lead(_day(p.get("kickoff_date"))),
         service_start=after_lead(_day(p.get("service_start_date"))),
         onboarding_completed_at=after_lead(_day(p.get("onboarding_completed_date"))),
-        csat_scores=scores,
+        csat_scores=[onboarding_score] if 1 <= onboarding_score <= 5 else [],
+        project_csat_scores=project_scores,
         churned_at=after_lead(_day(p.get("churned_date"))),
         declined=status == "declined",
     )

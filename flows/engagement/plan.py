@@ -17,6 +17,7 @@ from tasks import hubspot
 # the company properties the engagement keeps (accounts onboarded before they existed get them now)
 ENGAGEMENT_PROPERTIES = [
     "next_action_key", "next_action_date", "engagement_done_keys", "engagement_plan_basis", "engagement_last_sweep",
+    "onboarding_survey_form_id", "onboarding_survey_sent_date", "onboarding_survey_status", "onboarding_csat",
     "survey_form_id", "survey_sent_date", "survey_status", "csat_scores", "csat_latest", "feedback_areas_to_improve",
     "onboarding_completed_date", "testimonial_form_id", "testimonial_sent_date", "testimonial_status",
     "testimonial_text", "churned_date", "churn_reason", "retention_90d_status",

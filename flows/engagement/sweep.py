@@ -17,6 +17,7 @@ from flows.engagement.check_in import check_in
 from flows.engagement.complete_onboarding import complete_onboarding
 from flows.engagement.halfway_feedback import halfway_feedback
 from flows.engagement.monthly_report import monthly_report
+from flows.engagement.onboarding_survey import onboarding_survey
 from flows.engagement.plan import store_plan
 from flows.engagement.quarterly_review import quarterly_review
 from flows.engagement.record import PENDING, ClientRecord, load_record, parse_keys, plan_basis, timeline_for
@@ -31,6 +32,7 @@ from tasks.hubspot import COMPANY_PROPERTIES
 FLOW_FOR = {
     ActionKind.CHECK_IN: check_in,
     ActionKind.POST_PROJECT_CHECK_IN: check_in,
+    ActionKind.ONBOARDING_SURVEY: onboarding_survey,
     ActionKind.HALFWAY_FEEDBACK: halfway_feedback,
     ActionKind.MONTHLY_REPORT: monthly_report,
     ActionKind.QUARTERLY_REVIEW: quarterly_review,

@@ -103,6 +103,19 @@ def test_csat_satisfied_score_is_configurable():
     assert (c.hits, c.n, c.met) == (6, 7, True)
 
 
+def test_onboarding_and_project_csat_are_reported_apart():
+    # the onboarding survey (after kick-off) makes the KPI; the halfway survey (A4.2) its own row
+    a = outcome("A", date(2024, 1, 1), kickoff_at=date(2024, 1, 15), onboarding_completed_at=date(2024, 7, 15),
+                csat_scores=[5], project_csat_scores=[2, 3])
+    report = compute_kpis([a], TARGETS, date(2024, 2, 1))
+    assert (report.csat.hits, report.csat.n) == (1, 1)  # counts from the kick-off
+    assert (report.project_csat.hits, report.project_csat.n) == (0, 2)  # counted from the kick-off too
+    assert compute_kpis([a], TARGETS, date(2024, 1, 10)).csat.n == 0  # before the kick-off: not yet
+    rows = kpi_table(report)
+    assert rows[1]["kpi"].startswith("Onboarding CSAT") and rows[1]["value"] == 100.0
+    assert rows[3]["kpi"].startswith("Project CSAT") and rows[3]["value"] == 0.0
+
+
 def test_retention_among_clients_past_day_90():
     r = compute_kpis(CLIENTS, TARGETS, AS_OF).retention_90d
     # Eligible (day 90 <= 06-30): A (04-14), B (05-12), C (06-08); D's day 90 is 07-30.
@@ -123,6 +136,7 @@ def test_kpi_table_rows():
         (30.0, 30, True, 3),
         (71.4, 80, False, 7),
         (66.7, 75, False, 3),
+        (None, 80.0, None, 0),  # no halfway scores in CLIENTS
     ]
     assert all(set(r) == {"kpi", "value", "target", "met", "n"} for r in rows)
 
@@ -145,7 +159,7 @@ def test_no_clients_gives_none_not_zero():
     assert (t.mean_days, t.median_days, t.n, t.met) == (None, None, 0, None)
     assert (c.percent, c.n, c.met) == (None, 0, None)
     assert (r.percent, r.n, r.met) == (None, 0, None)
-    assert [row["value"] for row in kpi_table(report)] == [None, None, None]
+    assert [row["value"] for row in kpi_table(report)] == [None, None, None, None]
     assert funnel([], AS_OF) == [(stage, 0) for stage in FUNNEL_STAGES]
 
 

@@ -296,6 +296,7 @@ def test_plan_by_hand():
         ("check_in:2026-03-31", date(2026, 3, 24), datetime(2026, 3, 24, 9, tzinfo=UTC)),  # 7 April: after completion
     ]
     assert of(HAND, K.CHECK_IN)[-1].meeting_start(RULES, LONDON).astimezone(UTC) == datetime(2026, 3, 31, 9, tzinfo=UTC)
+    assert one(HAND, K.ONBOARDING_SURVEY).due == date(2026, 3, 3)  # the onboarding CSAT survey: kick-off + 1 day
     assert one(HAND, K.HALFWAY_FEEDBACK).due == date(2026, 3, 23)  # 9 March + 14 days
     assert one(HAND, K.COMPLETE_ONBOARDING).at == datetime(2026, 4, 6, 8, tzinfo=UTC)  # 09:00 BST
     assert one(HAND, K.REQUEST_TESTIMONIAL).due == date(2026, 4, 13)
@@ -308,8 +309,8 @@ def test_plan_by_hand():
     assert post[:3] == [date(2026, 5, 6), date(2026, 6, 5), date(2026, 7, 5)]
     assert post[-1] == date(2027, 3, 2) and len(post) == 11  # 1 April 2027 is past 9 March 2027
     assert {a.sop for a in HAND} == {"sop:A4.1", "sop:A4.2", "sop:A5.1", "sop:A5.2", "sop:A5.3", "sop:A5.4",
-                                     "sop:B.KPI.retention_90d"}
-    assert len(HAND) == 5 + 3 + 11 + 1 + 1
+                                     "sop:B.KPI.retention_90d", "sop:B.KPI.csat_onboarding"}
+    assert len(HAND) == 5 + 1 + 3 + 11 + 1 + 1
 
 
 def test_a_yearly_contract_by_hand():
@@ -345,7 +346,7 @@ def test_biweekly_starts_the_next_weekday_after_kickoff_and_skips_a_week():
 
 
 def test_due_and_next_by_hand():
-    done = {"check_in:2026-03-03"}
+    done = {"check_in:2026-03-03", "onboarding_survey:kickoff"}
     # on 17 March the meetings of 10, 17 and 24 March are within the week ahead: all three to book
     assert [a.key for a in due_actions(HAND, done, date(2026, 3, 17))] == [
         "check_in:2026-03-10", "check_in:2026-03-17", "check_in:2026-03-24"]

@@ -10,6 +10,7 @@ from flows.engagement.check_in import check_in
 from flows.engagement.complete_onboarding import complete_onboarding
 from flows.engagement.halfway_feedback import halfway_feedback
 from flows.engagement.monthly_report import monthly_report
+from flows.engagement.onboarding_survey import onboarding_survey
 from flows.engagement.plan import plan_engagement
 from flows.engagement.quarterly_review import quarterly_review
 from flows.engagement.retention import retention
@@ -72,6 +73,31 @@ def test_a_check_in_is_booked_a_week_ahead_at_a_slot_free_for_the_team(seeded, v
     assert event["start"]["dateTime"].startswith(f"{day}T11:00")  # the first slot after the board meeting
     assert check_in(c.domain, day - timedelta(days=6), key=f"check_in:{day}") == "done"  # again: same slot
     assert [e["start"]["dateTime"][:16] for e in view(c).events()] == [f"{day}T11:00"]
+
+
+def test_the_onboarding_survey_after_the_kick_off_gives_the_onboarding_csat_apart(seeded, view):
+    from flows.engagement.kpi_report import client_outcomes
+    from services import build_services
+
+    c = seeded()
+    v = view(c)
+    day = c.kickoff + timedelta(days=1)
+    assert onboarding_survey(c.domain, day) == "pending"
+    props = v.company()
+    assert props["onboarding_survey_status"] == "sent" and "survey_form_id" not in props  # not the halfway survey's
+    assert onboarding_survey(c.domain, day + timedelta(days=2)) == "pending"  # reminded on day 2
+    assert sum("How was your onboarding" in s for s in v.emails_to_client()) == 2
+    titles = {q.key: q.title for q in SURVEYS.onboarding.questions}
+    v.answer_form(props["onboarding_survey_form_id"], {titles["satisfaction"]: "4", titles["went_well"]: "Clear plan"})
+    assert onboarding_survey(c.domain, day + timedelta(days=3)) == "done"
+    props = v.company()
+    assert props["onboarding_survey_status"] == "answered" and int(float(props["onboarding_csat"])) == 4
+    assert not props.get("csat_scores")  # the halfway (project) scores stay apart
+    (outcome,) = client_outcomes(build_services().clients.hubspot, {c.domain})
+    assert (outcome.csat_scores, outcome.project_csat_scores) == ([4], [])
+    first = v.counts()
+    assert onboarding_survey(c.domain, day + timedelta(days=4)) == "done"
+    assert v.counts() == first
 
 
 def test_halfway_feedback_survey_csat_and_adjustments_that_wait_in_their_own_run(seeded, view, vendors, staff):
