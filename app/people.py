@@ -222,8 +222,8 @@ def staff_policy(client: NewClient, package_key: str, revise_once: bool = True):
                      f"{client.company_name}'s expansion.", "consulted": "Operations"},
                     "the catalogue package that covers the requested services within budget")
         if what == "client-s-answer-to-proposal-v1" and revise_once:
-            return ({"decision": "revise", "change_notes": "Add a monthly KPI dashboard\nSplit payment into 3"},
-                    "the client asked for two changes")
+            return ({"decision": "revise", "change_notes": "Split payment into 3",
+                     "add_deliverables": "Monthly KPI dashboard"}, "the client asked for two changes")
         if what.startswith("client-s-answer-to-proposal"):
             return {"decision": "accept"}, "the client accepted the revised proposal"
         if what.startswith("contract-signature-confirmation"):

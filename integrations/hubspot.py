@@ -430,6 +430,14 @@ class HubSpotCRM:
 
         return retry.call(once, idempotent=True, attempts=3)
 
+    def discount_line_items(self, deal_id: str, percent: float) -> int:
+        """Every line item of the deal at ``percent`` off (HubSpot's ``hs_discount_percentage``; the net
+        ``amount`` follows); how many. Setting, not adding: a second call changes nothing."""
+        ids = self.associated_ids("deals", deal_id, "line_items")
+        for line_item_id in ids:
+            self.update("line_items", line_item_id, {"hs_discount_percentage": percent})
+        return len(ids)
+
     # ---------- the account
     def account(self) -> Account:
         """The token's account (portal id, UI domain), read once per client from the account-info API:

@@ -42,6 +42,7 @@ class Agreement(BaseModel):
     package_key: str
     scope: str
     price: int
+    deliverables: list[str] = []  # as negotiated (SOP-B 2.3); empty: the package's
     proposal_version: int
     proposal_file_id: str
     contract_file_id: str

@@ -19,16 +19,19 @@ class PlannedTask:
     notes: str = ""
 
 
-def expand_plan(template: dict[str, Any], package: ServicePackage, start: date) -> list[PlannedTask]:
+def expand_plan(template: dict[str, Any], package: ServicePackage, start: date,
+                deliverables: list[str] | None = None) -> list[PlannedTask]:
     """Every task with its due date (start + ``due_day``, or a fraction of the package's length) and
-    the role that does it; a ``deliverables`` section gets one task per deliverable, evenly spread."""
+    the role that does it; a ``deliverables`` section gets one task per deliverable (the negotiated
+    ones, else the package's), evenly spread."""
     total_days = package.weeks * 7
+    deliverables = deliverables or list(package.deliverables)
     tasks: list[PlannedTask] = []
     for section in template["sections"]:
         name = section["name"]
         if section.get("deliverables"):
-            n = len(package.deliverables)
-            for i, deliverable in enumerate(package.deliverables, start=1):
+            n = len(deliverables)
+            for i, deliverable in enumerate(deliverables, start=1):
                 due = start + timedelta(days=round(total_days * i / (n + 1)))
                 tasks.append(PlannedTask(name, deliverable, Role(section["role"]), due, f"Deliverable {i} of {n}"))
             continue

@@ -1,5 +1,5 @@
 """The forms clients fill in (config/surveys.yaml): the intake form, the onboarding survey after the
-kick-off, the halfway survey, the testimonial request. Each question's ``key`` names where its answer is kept."""
+kick-off, the halfway survey, the answer to a retention offer, the testimonial request. Each question's ``key`` names where its answer is kept."""
 
 from __future__ import annotations
 
@@ -57,6 +57,7 @@ class Surveys(Strict):
     intake: Survey  # SOP-A 2.1 / SOP-B 1.2: keys are the HubSpot properties the answers go to
     onboarding: Survey  # SOP-B KPI, CSAT for onboarding: must ask `satisfaction` on a 1-5 scale
     halfway_feedback: Survey  # SOP-A 4.2 / SOP-B 4.2: must ask `satisfaction` on a 1-5 scale (the project's CSAT)
+    retention_offer: Survey  # SOP-A 5.4: must ask `answer`, a choice whose first option accepts the offer
     testimonial: Survey  # SOP-A 5.2
 
     @model_validator(mode="after")
@@ -65,7 +66,15 @@ class Surveys(Strict):
             q = next((q for q in getattr(self, name).questions if q.key == "satisfaction"), None)
             if q is None or q.kind != "scale":
                 raise ValueError(f"{name} needs a `satisfaction` scale question (the CSAT score)")
+        answer = next((q for q in self.retention_offer.questions if q.key == "answer"), None)
+        if answer is None or answer.kind != "choice" or len(answer.options) != 2:
+            raise ValueError("retention_offer needs an `answer` choice of two options (the first accepts)")
         return self
+
+    def accepts(self, answer: str) -> bool:
+        """A retention offer's answer takes it up (the `answer` question's first option)."""
+        question = next(q for q in self.retention_offer.questions if q.key == "answer")
+        return answer == str(question.options[0])
 
 
 def load_surveys(path: str | Path) -> Surveys:

@@ -95,6 +95,21 @@ class PostProject(Strict):
     horizon_days: int = Field(365, ge=1, le=3660)
 
 
+class Programme(Strict):
+    """One retention programme (SOP-A 5.4): the offer's email and the one thing it gives when accepted,
+    a discount on the billing record or a session booked with the account manager."""
+
+    template: str = Field(min_length=1, description="the offer's email, in templates/")
+    discount_percent: int | None = Field(None, ge=1, le=100, description="off the deal's line items when accepted")
+    session_minutes: int | None = Field(None, ge=15, le=480, description="a session booked when accepted")
+
+    @model_validator(mode="after")
+    def _one_benefit(self):
+        if (self.discount_percent is None) == (self.session_minutes is None):
+            raise ValueError("a programme gives exactly one of discount_percent or session_minutes")
+        return self
+
+
 class Retention(Strict):
     """SOP-A 5.4 touch-points and the first-90-day retention check (SOP-B KPI).
 
@@ -108,11 +123,11 @@ class Retention(Strict):
     loyalty_offer_days_before_renewal: int = Field(30, ge=0)
     long_term_discount_after_months: int = Field(6, ge=1, le=120)
     check_after_days: int = Field(90, ge=1, le=3660)
-    # the email of each offer (a template in templates/; its subject names the offer in the CRM note)
-    offers: dict[Literal["loyalty", "long_term_discount", "value_added"], str] = {
-        "loyalty": "email/retention/loyalty.html.j2",
-        "long_term_discount": "email/retention/long_term_discount.html.j2",
-        "value_added": "email/retention/value_added.html.j2",
+    # SOP-A 5.4's programmes: each offer's email and what it gives when the client accepts it
+    programmes: dict[Literal["loyalty", "long_term_discount", "value_added"], Programme] = {
+        "loyalty": Programme(template="email/retention/loyalty.html.j2", discount_percent=10),
+        "long_term_discount": Programme(template="email/retention/long_term_discount.html.j2", discount_percent=10),
+        "value_added": Programme(template="email/retention/value_added.html.j2", session_minutes=60),
     }
 
     @model_validator(mode="after")
@@ -132,6 +147,7 @@ class FollowUpWaits(Strict):
 
     onboarding_survey: Wait = Wait(remind_every_hours=48, timeout_hours=168, on_timeout="end")
     halfway_survey: Wait = Wait(remind_every_hours=48, timeout_hours=168, on_timeout="end")
+    retention_offer: Wait = Wait(remind_every_hours=96, timeout_hours=336, on_timeout="end")
     testimonial: Wait = Wait(remind_every_hours=96, timeout_hours=336, on_timeout="end")
     adjustments: Wait = Wait(remind_every_hours=24, timeout_hours=72, on_timeout="end")
 
@@ -240,6 +256,11 @@ def _utc(day: date, local: time, tz: tzinfo) -> datetime:
 
 def _action(kind: ActionKind, slot: str, due: date, local: time, tz: tzinfo) -> Action:
     return Action(kind=kind, due=due, at=_utc(due, local, tz), key=f"{kind.value}:{slot}", sop=SOP_STEP[kind])
+
+
+def on_event(kind: ActionKind, slot: str, due: date, rules: EngagementRules, tz: tzinfo) -> Action:
+    """An action no plan schedules, added when something happens (a value-added offer after a low score)."""
+    return _action(kind, slot, due, rules.action_time, tz)
 
 
 def _every(first: date, step_days: int, last: date) -> Iterator[date]:

@@ -67,6 +67,8 @@ COMPANY_PROPERTIES: dict[str, tuple[str, str, str]] = {
     "churn_reason": ("Why the client left", "string", "textarea"),
     "adjustments_status": ("Halfway adjustments", "string", "text"),
     "retention_90d_status": ("90-day retention", "string", "text"),
+    "retention_offers": ("Retention offers (what was offered, accepted, declined)", "string", "textarea"),
+    "renewal_status": ("Renewal", "string", "text"),
 }
 DEAL_KEY = "onboarding_key"
 DEAL_PROPERTIES: dict[str, tuple[str, str, str]] = {DEAL_KEY: ("Onboarding key", "string", "text")}
@@ -199,6 +201,12 @@ def add_note(crm: HubSpotCRM, body: str, at: datetime, owner_id: str | None, ids
 def add_billing_line_item(crm: HubSpotCRM, deal_id: str, name: str, quantity: int, price: float) -> Record:
     """The billing account as deal line items (the configured billing system)."""
     return crm.add_line_item(deal_id, name, quantity, price)
+
+
+@side_effect(done_key=lambda p: f"{p['deal_id']}:discount:{p['percent']}")
+def discount_billing(crm: HubSpotCRM, deal_id: str, percent: int) -> int:
+    """A retention discount on the billing record: the deal's line items at ``percent`` off (SOP-A 5.4)."""
+    return crm.discount_line_items(deal_id, percent)
 
 
 @side_effect("A2.2")

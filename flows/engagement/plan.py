@@ -21,6 +21,7 @@ ENGAGEMENT_PROPERTIES = [
     "survey_form_id", "survey_sent_date", "survey_status", "csat_scores", "csat_latest", "feedback_areas_to_improve",
     "onboarding_completed_date", "testimonial_form_id", "testimonial_sent_date", "testimonial_status",
     "testimonial_text", "churned_date", "churn_reason", "retention_90d_status",
+    "retention_offers", "renewal_status",
     "adjustments_status",
 ]
 

@@ -10,6 +10,7 @@ on the project: the sweep keeps the action due and runs it again on a later day)
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -17,7 +18,7 @@ from typing import Any
 from integrations.hubspot import Record
 from services import Services
 from sop.profile import Person, Role
-from sop.timeline import Action, EngagementRules, plan_timeline
+from sop.timeline import Action, ActionKind, EngagementRules, on_event, plan_timeline
 from tasks import hubspot
 
 DONE, PENDING, SKIPPED = "done", "pending", "skipped"
@@ -122,7 +123,23 @@ def timeline_from_basis(svc: Services, basis: str) -> list[Action]:
 
 
 def timeline_for(svc: Services, rec: ClientRecord) -> list[Action]:
+    """The client's plan, and the offers made on an event (they stay due until the client answers)."""
     basis = plan_basis(rec)
     if basis is None:
         raise ValueError(f"{rec.domain}: no kick-off date, service start date and project weeks on the company yet")
-    return timeline_from_basis(svc, basis)
+    timeline = timeline_from_basis(svc, basis)
+    planned = {a.key for a in timeline}
+    for slot, offer in retention_offers(rec).items():
+        if f"{ActionKind.RETENTION_OFFER.value}:{slot}" not in planned and offer.get("offered"):
+            timeline.append(on_event(ActionKind.RETENTION_OFFER, slot, date.fromisoformat(offer["offered"]),
+                                     svc.engagement_rules, svc.profile.tz))
+    return sorted(timeline, key=lambda a: (a.at, a.kind, a.key))
+
+
+def retention_offers(rec: ClientRecord) -> dict[str, dict[str, str]]:
+    """What was offered to the client, and their answer: {programme: {offered, form_id, status, answered}}."""
+    try:
+        offers = json.loads(rec.get("retention_offers") or "{}")
+    except ValueError:  # edited by hand in HubSpot: start again rather than fail the client's follow-ups
+        return {}
+    return offers if isinstance(offers, dict) else {}

@@ -20,7 +20,7 @@ from flows.engagement.monthly_report import monthly_report
 from flows.engagement.onboarding_survey import onboarding_survey
 from flows.engagement.plan import store_plan
 from flows.engagement.quarterly_review import quarterly_review
-from flows.engagement.record import PENDING, ClientRecord, load_record, parse_keys, plan_basis, timeline_for
+from flows.engagement.record import PENDING, SKIPPED, ClientRecord, load_record, parse_keys, plan_basis, timeline_for
 from flows.engagement.retention import retention
 from flows.engagement.testimonial import request_testimonial
 from services import Services
@@ -59,7 +59,12 @@ def sweep_client(svc: Services, rec: ClientRecord, as_of: date) -> dict:
     timeline = timeline_for(svc, rec)
     ran, pending, late = [], [], []
     last = rec.day("engagement_last_sweep")
+    leaves = rec.day("churned_date")  # a declined renewal: the client leaves when the term ends
     for action in [a for a in timeline if a.key not in done and a.due <= as_of]:
+        if leaves and action.due >= leaves and action.kind != ActionKind.RETENTION_CHECK:
+            ran.append((action.key, SKIPPED))  # nothing for a client after they left, but the KPI's check
+            done.add(action.key)
+            continue
         if action.due < as_of and (last is None or last < action.due):
             # due on a day no sweep ran (the sweep was down): run once, now, and say so
             late.append((action.key, (as_of - action.due).days))

@@ -6,7 +6,7 @@ from prefect import flow
 
 from flows.journal import record
 from flows.onboarding.phase import phase_of
-from flows.people.approvals import ContractSigned, NegotiationDecision, solution_design_form
+from flows.people.approvals import ContractSigned, negotiation_form, solution_design_form
 from flows.people.waits import ask_staff, escalate
 from flows.steps import concurrently, sop_step
 from services import Services
@@ -31,10 +31,10 @@ def agree(client: NewClient, svc: Services, lead: Lead) -> tuple[Outcome | None,
         folders = drive.ensure_client_folder(svc.clients.drive, client.domain, client.company_name)
         lead = lead.model_copy(update={"folder_ids": {k: f.id for k, f in folders.items()}})
     package, scope, price = design_solution(client, svc, lead)
-    outcome, version, proposal_id, price = negotiate(client, svc, lead, package, scope, price)
+    outcome, version, proposal_id, price, deliverables = negotiate(client, svc, lead, package, scope, price)
     if outcome is not None:
         return outcome, None
-    return sign_contract(client, svc, lead, package, scope, price, version, proposal_id)
+    return sign_contract(client, svc, lead, package, scope, price, version, proposal_id, deliverables)
 
 
 @sop_step("B2.1")
@@ -72,11 +72,11 @@ def default_scope(client: NewClient, package: ServicePackage) -> str:
 
 @sop_step("B2.2")
 def present_proposal(client: NewClient, svc: Services, lead: Lead, package: ServicePackage, scope: str, price: int,
-                     version: int, changes: list[str]) -> str:
+                     version: int, changes: list[str], deliverables: list[str]) -> str:
     """SOP-B 2.2: render version ``version``, store it in Proposals, share it, email it, move the deal."""
     specialist = svc.person(Role.ONBOARDING_SPECIALIST, lead.specialist_email)
     doc = svc.renderer.render("docs/proposal.html.j2", client=client, package=package, scope=scope, price=price,
-                             version=version, changes=changes, currency=svc.rules.currency,
+                             version=version, changes=changes, currency=svc.rules.currency, deliverables=deliverables,
                              start_date=client.start_date, date=svc.now().date().isoformat())
     file = drive.store_document(svc.clients.drive, lead.folder_ids["Proposals"],
                                     f"Proposal v{version} — {client.company_name}", doc.body, client.domain,
@@ -102,23 +102,25 @@ def present_proposal(client: NewClient, svc: Services, lead: Lead, package: Serv
 
 @sop_step("B2.3")
 def negotiate(client: NewClient, svc: Services, lead: Lead, package: ServicePackage, scope: str,
-              price: int) -> tuple[Outcome | None, int, str, int]:
-    """SOP-B 2.3: accept, revise (a new version each time, every change noted) or reject.
+              price: int) -> tuple[Outcome | None, int, str, int, list[str]]:
+    """SOP-B 2.3: accept, revise (a new version each time, every change noted) or reject. Deliverables
+    added or dropped in a revision are the next version's, then the contract's and the project plan's.
 
-    Returns (outcome, final version, its file id, agreed price)."""
+    Returns (outcome, final version, its file id, agreed price, agreed deliverables)."""
     hub, wait = svc.clients.hubspot, svc.rules.wait("negotiation")
-    version, changes = 1, []
+    version, changes, deliverables = 1, [], list(package.deliverables)
     while True:
-        file = present_proposal(client, svc, lead, package, scope, price, version, changes)
+        file = present_proposal(client, svc, lead, package, scope, price, version, changes, deliverables)
         file_id = file.id
-        answer = ask_staff(svc, NegotiationDecision, wait, what=f"Client's answer to proposal v{version}",
+        answer = ask_staff(svc, negotiation_form(deliverables), wait, what=f"Client's answer to proposal v{version}",
                            approver=svc.person(Role.SALES), client_name=client.company_name, domain=client.domain,
                            context={f"Proposal v{version}": file.web_view_link, "Package": package.name,
                                     "Price": f"{svc.rules.currency} {price:,}",
+                                    "Deliverables": "; ".join(deliverables),
                                     "Changes in this version": "; ".join(changes) or "none (the first version)"})
         if answer is not None and answer.decision == "accept":
             record("B2.3", "Proposal accepted", f"v{version}")
-            return None, version, file_id, price
+            return None, version, file_id, price, deliverables
         if answer is None or answer.decision == "reject" or version > MAX_REVISIONS:
             outcome = Outcome.PROPOSAL_EXPIRED if answer is None else Outcome.PROPOSAL_REJECTED
             hubspot.move_deal(hub, lead.deal_id, lead.pipeline_id, lead.stage_ids["lost"])
@@ -126,8 +128,13 @@ def negotiate(client: NewClient, svc: Services, lead: Lead, package: ServicePack
                          key=f"{client.domain}:proposal-end")
             hubspot.update_company(hub, lead.company_id, {"onboarding_status": outcome.value})
             record("B2.3", "Proposal not accepted", outcome.value, status="done")
-            return outcome, version, file_id, price
-        changes = [c.strip() for c in answer.change_notes.splitlines() if c.strip()] or ["revised on request"]
+            return outcome, version, file_id, price, deliverables
+        dropped = {d.casefold() for d in answer.dropped()}
+        deliverables = [d for d in deliverables if d.casefold() not in dropped]
+        deliverables += [d for d in answer.added() if d.casefold() not in {x.casefold() for x in deliverables}]
+        changes = ([c.strip() for c in answer.change_notes.splitlines() if c.strip()]
+                   + [f"Deliverable added: {d}" for d in answer.added()]
+                   + [f"Deliverable dropped: {d}" for d in answer.dropped()]) or ["revised on request"]
         price = answer.price or price
         hubspot.add_note(hub, f"Revision requested for v{version}: " + "; ".join(changes), svc.now(), lead.owner_id,
                      lead.ids(), key=f"{client.domain}:revision-{version}")
@@ -137,13 +144,14 @@ def negotiate(client: NewClient, svc: Services, lead: Lead, package: ServicePack
 
 @sop_step("B2.4")
 def sign_contract(client: NewClient, svc: Services, lead: Lead, package: ServicePackage, scope: str, price: int,
-                  version: int, proposal_id: str) -> tuple[Outcome | None, Agreement | None]:
+                  version: int, proposal_id: str, deliverables: list[str]) -> tuple[Outcome | None, Agreement | None]:
     """SOP-B 2.4: contract with legal terms -> Contracts; wait for both signatures; deal closed-won."""
     hub = svc.clients.hubspot
     specialist = svc.person(Role.ONBOARDING_SPECIALIST, lead.specialist_email)
     today = svc.now().date().isoformat()
     doc = svc.renderer.render("docs/contract.html.j2", client=client, package=package, price=price,
-                             proposal_version=version, currency=svc.rules.currency, date=today)
+                             proposal_version=version, currency=svc.rules.currency, date=today,
+                             deliverables=deliverables)
     contract = drive.store_document(svc.clients.drive, lead.folder_ids["Contracts"],
                                         f"Service agreement — {client.company_name}", doc.body, client.domain,
                                         "contract")
@@ -180,7 +188,8 @@ def sign_contract(client: NewClient, svc: Services, lead: Lead, package: Service
                              f"{signed.signed_on}: {signed.signed_copy_url}", svc.now(), lead.owner_id, lead.ids(),
                              key=f"{client.domain}:contract-signed"))
     record("B2.4", "Contract signed; deal closed-won", f"on {signed.signed_on}", doc=signed_file.web_view_link)
-    return None, Agreement(package_key=package.key, scope=scope, price=price, proposal_version=version,
+    return None, Agreement(package_key=package.key, scope=scope, price=price, deliverables=deliverables,
+                           proposal_version=version,
                            proposal_file_id=proposal_id, contract_file_id=contract.id, signed_file_id=signed_file.id,
                            signed_on=signed.signed_on)
 

@@ -44,7 +44,7 @@ def set_up(client: NewClient, svc: Services, lead: Lead, agreement: Agreement) -
     start = service_start(client, kickoff_at, svc)
     # what does not wait on anything else goes at once; then what needs the project and the channel
     project, channel, _, letter_id, meeting = concurrently(
-        lambda: plan_project(client, svc, lead, package, start, client_id),
+        lambda: plan_project(client, svc, lead, package, start, client_id, agreement.deliverables),
         lambda: open_channel(client, svc, lead, team, client_id),
         lambda: introduce_team(client, svc, team, manager),
         lambda: send_welcome_pack(client, svc, lead, team, manager, client_id, start, package),
@@ -109,10 +109,12 @@ def create_accounts(client: NewClient, svc: Services, lead: Lead, agreement: Agr
 
 
 @sop_step("A3.2")
-def plan_project(client: NewClient, svc: Services, lead: Lead, package, start: date, client_id: str):
-    """SOP-A 3.2: the Asana project from templates/project_plan.yaml, tasks assigned by role."""
+def plan_project(client: NewClient, svc: Services, lead: Lead, package, start: date, client_id: str,
+                 deliverables: list[str] | None = None):
+    """SOP-A 3.2: the Asana project from templates/project_plan.yaml, tasks assigned by role; one task per
+    deliverable as negotiated (SOP-B 2.3)."""
     projects = svc.clients.asana
-    planned = expand_plan(svc.template_data("project_plan.yaml"), package, start)
+    planned = expand_plan(svc.template_data("project_plan.yaml"), package, start, deliverables)
     project = asana.create_project(projects, f"{client.company_name} — {package.name} ({client_id})",
                                    svc.profile.asana_team, f"{package.name} for {client.company_name}. Client id {client_id}.",
                                    start, start + timedelta(weeks=package.weeks))

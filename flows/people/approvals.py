@@ -47,12 +47,47 @@ class NegotiationDecision(RunInput):
     change_notes: str = Field("", title="Changes", description="For a revision: what changes, one per line")
     price: int = Field(0, ge=0, title="New price",
                        description="For a revision: the new price in whole currency units; 0 keeps the price")
+    add_deliverables: str = Field("", title="Deliverables added",
+                                  description="For a revision: deliverables the client asked for, one per line "
+                                              "(they go into the contract and the project plan)")
+    drop_deliverables: str = Field("", title="Deliverables dropped",
+                                   description="For a revision: deliverables of this proposal to leave out, one per "
+                                               "line, as the proposal names them")
 
     @model_validator(mode="after")
     def _a_revision_says_what_changes(self):  # a rule across fields: the form's JSON schema cannot say it
-        if self.decision == "revise" and not self.change_notes.strip():
+        if self.decision == "revise" and not (self.change_notes.strip() or self.add_deliverables.strip()
+                                              or self.drop_deliverables.strip()):
             raise ValueError("a revision needs the changes: fill in Changes, one per line")
         return self
+
+    def added(self) -> list[str]:
+        return lines(self.add_deliverables)
+
+    def dropped(self) -> list[str]:
+        return lines(self.drop_deliverables)
+
+
+def lines(text: str) -> list[str]:
+    return list(dict.fromkeys(line.strip() for line in text.splitlines() if line.strip()))
+
+
+def negotiation_form(deliverables: list[str]) -> type[NegotiationDecision]:
+    """The proposal's answer form, refusing a dropped deliverable the proposal does not have (asked again
+    with the proposal's list shown)."""
+    known = {d.casefold() for d in deliverables}
+
+    class ProposalAnswer(NegotiationDecision):
+        @model_validator(mode="after")
+        def _drops_what_the_proposal_has(self):
+            unknown = [d for d in self.dropped() if d.casefold() not in known]
+            if unknown:
+                raise ValueError(f"{'; '.join(unknown)}: not a deliverable of this proposal; it has "
+                                 f"{'; '.join(deliverables)}")
+            return self
+
+    ProposalAnswer.__name__ = ProposalAnswer.__qualname__ = "NegotiationDecision"
+    return ProposalAnswer
 
 
 class ContractSigned(RunInput):

@@ -39,7 +39,8 @@ def test_small_simulation_matches_the_hand_computed_kpis(own_sandbox):
     # By hand: the survey goes out at the project midpoint (service start + weeks*7//2 days) and its
     # answer counts if the client answers by the last day and has not churned before; no project of
     # 8+ weeks can complete within 42 days; no client reaches day 90.
-    scores = []
+    # The onboarding survey goes out the day after the kick-off; its answer counts the same way.
+    scores, onboarding_scores = [], []
     for b in r.behaviours:
         p = props[b.domain]
         start = r.start.fromisoformat(p["service_start_date"])
@@ -47,18 +48,23 @@ def test_small_simulation_matches_the_hand_computed_kpis(own_sandbox):
         churned = b.churn_day is not None and b.churn_day <= (halfway - r.start).days
         if b.survey_delay_days is not None and halfway + timedelta(days=b.survey_delay_days) <= end and not churned:
             scores.append(b.csat)
-    onboarding, csat, retention = r.kpis
+        if b.onboarding_survey_delay_days is not None:
+            answered = r.start.fromisoformat(p["kickoff_date"][:10]) + timedelta(days=1 + b.onboarding_survey_delay_days)
+            if answered <= end and (b.churn_day is None or b.churn_day > (answered - r.start).days):
+                onboarding_scores.append(b.onboarding_csat)
+    onboarding, csat, retention, project_csat = r.kpis
     # onboarding time: contract signed -> kick-off held (config/engagement.yaml), for every client
     days = [(r.start.fromisoformat(p["kickoff_date"][:10]) - r.start.fromisoformat(p["won_date"][:10])).days
             for p in props.values() if p.get("kickoff_date") and p.get("won_date")]
     assert onboarding["n"] == len(days) == CLIENTS and onboarding["value"] == round(sum(days) / len(days), 1)
     assert "contract signed to kick-off held" in onboarding["kpi"]
-    assert csat["n"] == len(scores)
-    assert csat["value"] == (round(100 * sum(s >= 4 for s in scores) / len(scores), 1) if scores else None)
+    assert csat["n"] == len(onboarding_scores) > 0 and csat["kpi"].startswith("Onboarding CSAT")
+    assert csat["value"] == round(100 * sum(s >= 4 for s in onboarding_scores) / len(onboarding_scores), 1)
+    assert project_csat["n"] == len(scores) and project_csat["kpi"].startswith("Project CSAT")
     assert retention["value"] is None and retention["n"] == 0
     # seed 10: Umoya (CSAT 4) and Baobab (CSAT 5) answer the day after the survey goes out; Karoo, the
     # one churner, leaves on day 34, before its midpoint -> 2 of 2 scores >= 4 = 100.0 %
-    assert sorted(scores) == [4, 5] and csat["value"] == 100.0
+    assert sorted(scores) == [4, 5] and project_csat["value"] == 100.0
     churners = [b for b in r.behaviours if b.churn_day is not None]
     assert [props[b.domain]["onboarding_status"] for b in churners] == ["churned"]
 

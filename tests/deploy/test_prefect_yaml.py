@@ -22,7 +22,7 @@ from services.credentials import CREDENTIALS
 from services.settings import REPO, Settings
 
 SPECS = {s["name"]: s for s in deployment_specs()}
-FOLLOW_UPS = ("check-in", "halfway-feedback", "monthly-report", "quarterly-review", "complete-onboarding",
+FOLLOW_UPS = ("check-in", "onboarding-survey", "halfway-feedback", "monthly-report", "quarterly-review", "complete-onboarding",
               "request-testimonial", "retention")
 COMPANY_TZ = Settings().profile.timezone
 

@@ -132,6 +132,8 @@ _STANDARD: dict[str, list[dict[str, Any]]] = {
         _p("price", "Unit price", "number", "number"), _p("amount", "Net price", "number", "number", read_only=True),
         _p("hs_product_id", "Product ID", "number", "number"),
         _p("hs_sku", "SKU"), _p("discount", "Unit discount", "number", "number"),
+        # [doc: knowledge.hubspot.com/properties/hubspots-default-line-item-properties]
+        _p("hs_discount_percentage", "Discount Percentage", "number", "number"),
         _p("recurringbillingfrequency", "Billing frequency", "enumeration", "select",
            options=["monthly", "quarterly", "per_six_months", "annually"]),
     ],
@@ -194,6 +196,15 @@ def stringify(value: Any) -> str | None:
     if isinstance(value, list):
         return ";".join(str(v) for v in value)
     return str(value)
+
+
+def net_amount(props: dict[str, Any]) -> str | None:
+    """A line item's read-only ``amount``: quantity x unit price, less the unit ``discount`` or the
+    ``hs_discount_percentage`` [doc: knowledge.hubspot.com/properties/hubspots-default-line-item-properties]."""
+    quantity, price = float(props["quantity"]), float(props["price"])
+    unit = price - float(props.get("discount") or 0) if props.get("discount") else \
+        price * (1 - float(props.get("hs_discount_percentage") or 0) / 100)
+    return stringify(round(quantity * unit, 2))
 
 
 PORTAL_ID = 147_258_369  # the sandbox account's Hub ID (an EU-hosted account: its UI is app-eu1.hubspot.com)
@@ -441,7 +452,7 @@ class HubSpotBackend:
         if otype == "notes":
             stamps["hs_createdate"] = now
         if otype == "line_items" and props.get("quantity") and props.get("price"):
-            stamps["amount"] = stringify(float(props["quantity"]) * float(props["price"]))
+            stamps["amount"] = net_amount(props)
         rec = {"id": oid, "properties": {**props, **stamps}, "createdAt": now, "updatedAt": now, "archived": False,
                "written": sorted(props)}
         self.db.put(self._kind(otype), oid, rec)  # with its associations: one request, one transaction (atomic)
@@ -473,10 +484,8 @@ class HubSpotBackend:
         now = self.now()
         rec["properties"].update(props)
         rec["properties"].update({"lastmodifieddate": now, "hs_lastmodifieddate": now})
-        if otype == "line_items":
-            q, p = rec["properties"].get("quantity"), rec["properties"].get("price")
-            if q and p:
-                rec["properties"]["amount"] = stringify(float(q) * float(p))
+        if otype == "line_items" and rec["properties"].get("quantity") and rec["properties"].get("price"):
+            rec["properties"]["amount"] = net_amount(rec["properties"])
         rec["updatedAt"] = now
         rec["written"] = sorted(set(rec.get("written", [])) | set(props))
         return self.db.put(self._kind(otype), rec["id"], rec)

@@ -215,16 +215,69 @@ def test_testimonial_request_for_satisfied_clients_only(seeded, view):
     assert not any("testimonial" in s.lower() or "experience with" in s for s in view(unhappy).emails_to_client())
 
 
-def test_retention_offers_and_90_day_check(seeded, view):
+def offer_form(v, slot: str) -> str:
+    import json
+
+    return json.loads(v.company()["retention_offers"])[slot]["form_id"]
+
+
+def test_retention_programmes_do_what_they_offer_and_are_recorded(seeded, view, vendors):
+    import json
+
+    from tasks.hubspot import DEAL_KEY, DEAL_PROPERTIES
+
+    yes, no = SURVEYS.retention_offer.questions[0].options
+    answer = SURVEYS.retention_offer.questions[0].title
     c = seeded()
     v = view(c)
+    hub = vendors.hubspot
+    hub.ensure_property("deals", DEAL_KEY, *DEAL_PROPERTIES[DEAL_KEY])
+    deal = hub.create("deals", {"dealname": c.domain, DEAL_KEY: c.domain})
+    hub.add_line_item(deal.id, "Growth package", 1, 60_000)
+    # the long-term discount: offered once (an email with its form), then accepted -> 10% off the billing
     day = c.start + timedelta(days=183)
-    assert retention(c.domain, day, key="retention_offer:long_term_discount") == "done"
-    assert retention(c.domain, day, key="retention_offer:long_term_discount") == "done"
+    assert retention(c.domain, day, key="retention_offer:long_term_discount") == "pending"
+    assert retention(c.domain, day, key="retention_offer:long_term_discount") == "pending"
     assert sum("long-term" in s for s in v.emails_to_client()) == 1
-    assert v.counts()["notes"] == 1
+    v.answer_form(offer_form(v, "long_term_discount"), {answer: yes})
+    assert retention(c.domain, day + timedelta(days=1), key="retention_offer:long_term_discount") == "done"
+    (item,) = [hub.get("line_items", i, ["amount", "hs_discount_percentage"])
+               for i in hub.associated_ids("deals", deal.id, "line_items")]
+    assert float(item.properties["hs_discount_percentage"]) == 10 and float(item.properties["amount"]) == 54_000
+    offers = json.loads(v.company()["retention_offers"])
+    assert offers["long_term_discount"]["status"] == "accepted" and "10% off" in offers["long_term_discount"]["detail"]
+    # the value-added session, accepted: booked once with the account manager (Zoom + invite)
+    assert retention(c.domain, day, key="retention_offer:value_added") == "pending"
+    v.answer_form(offer_form(v, "value_added"), {answer: yes, SURVEYS.retention_offer.questions[1].title: "Soon please"})
+    assert retention(c.domain, day + timedelta(days=1), key="retention_offer:value_added") == "done"
+    (session,) = [e for e in v.events() if e["summary"].startswith("Strategy session")]
+    assert "lindiwe@brightpath.example" in {a["email"] for a in session["attendees"]}
+    first = v.counts()
+    for key in ("retention_offer:long_term_discount", "retention_offer:value_added"):
+        assert retention(c.domain, day + timedelta(days=2), key=key) == "done"
+    assert v.counts() == first  # answered offers: nothing again
+    # the renewal offer declined: a churn signal at the term's end, recorded for the retention KPI
+    assert retention(c.domain, day, key="retention_offer:loyalty") == "pending"
+    v.answer_form(offer_form(v, "loyalty"), {answer: no})
+    assert retention(c.domain, day + timedelta(days=1), key="retention_offer:loyalty") == "done"
+    props = v.company()
+    term_end = c.start + timedelta(weeks=c.weeks)
+    assert (props["renewal_status"], props["churned_date"][:10], props["churn_reason"]) == (
+        "declined", term_end.isoformat(), "renewal declined")
+    assert v.counts()["notes"] == 6  # each offer sent and answered, on the CRM
+    # an offer nobody answers closes after its wait, recorded as such
+    quiet = seeded()
+    assert retention(quiet.domain, day, key="retention_offer:long_term_discount") == "pending"
+    assert retention(quiet.domain, day + timedelta(days=4), key="retention_offer:long_term_discount") == "pending"
+    assert sum("long-term" in s for s in view(quiet).emails_to_client()) == 2  # and a reminder
+    assert retention(quiet.domain, day + timedelta(days=14), key="retention_offer:long_term_discount") == "done"
+    assert json.loads(view(quiet).company()["retention_offers"])["long_term_discount"]["status"] == "expired"
+
+
+def test_90_day_check(seeded, view):
+    c = seeded()
     assert retention(c.domain, c.start + timedelta(days=90), key="retention_check:90d") == "done"
-    assert v.company()["retention_90d_status"] == "retained"
+    assert view(c).company()["retention_90d_status"] == "retained"
     left = c.start + timedelta(days=40)
     churned = seeded(churned_date=left.isoformat(), onboarding_status="churned")
     assert retention(churned.domain, left + timedelta(days=60), key="retention_offer:loyalty") == "skipped"

@@ -12,10 +12,11 @@ def test_outcome_of_reads_the_recorded_milestones():
     company = Record(id="1", object_type="companies", properties={
         "createdate": "2026-01-05T10:00:00Z", "client_id": "ACME-0001", "qualification": "qualified: fine",
         "kickoff_date": "2026-01-20", "service_start_date": "2026-01-21", "onboarding_completed_date": "2026-03-18",
-        "csat_scores": "5;3", "onboarding_status": "ongoing_support"})
+        "csat_scores": "5;3", "onboarding_csat": "4", "onboarding_status": "ongoing_support"})
     o = outcome_of(company)
     assert (o.client_id, o.lead_captured_at, o.qualified) == ("ACME-0001", date(2026, 1, 5), True)
-    assert (o.service_start, o.onboarding_completed_at, o.csat_scores) == (date(2026, 1, 21), date(2026, 3, 18), [5, 3])
+    assert (o.service_start, o.onboarding_completed_at) == (date(2026, 1, 21), date(2026, 3, 18))
+    assert (o.csat_scores, o.project_csat_scores) == ([4], [5, 3])  # the onboarding survey's; the halfway's apart
     assert not o.declined and o.churned_at is None
     assert outcome_of(Record(id="2", object_type="companies", properties={})) is None
 
@@ -23,7 +24,7 @@ def test_outcome_of_reads_the_recorded_milestones():
 def test_kpi_report_publishes_table_and_chart(eng_sandbox, tmp_path):
     chart = tmp_path / "kpi.png"
     out = kpi_report(as_of=date.today(), chart_path=str(chart))
-    assert [r["kpi"] for r in out["kpis"]] and len(out["kpis"]) == 3
+    assert [r["kpi"] for r in out["kpis"]] and len(out["kpis"]) == 4
     leads = dict(out["funnel"])
     assert leads and list(leads.values()) == sorted(leads.values(), reverse=True)  # a funnel narrows
     with Image.open(chart) as img:

@@ -9,8 +9,12 @@ from flows.engagement.sweep import engagement_sweep
 from tests.flows.engagement.conftest import BASE
 
 
+# the onboarding survey (due the day after kick-off) already answered: these tests follow the check-ins
+ANSWERED = {"onboarding_survey_status": "answered"}
+
+
 def test_sweep_runs_only_due_clients_and_is_idempotent_per_day(seeded, view, vendors):
-    due = seeded(kickoff=BASE)
+    due = seeded(kickoff=BASE, **ANSWERED)
     later = seeded(kickoff=BASE + timedelta(days=28))
     for c in (due, later):
         plan_engagement(c.domain, BASE)
@@ -34,7 +38,8 @@ def test_sweep_runs_only_due_clients_and_is_idempotent_per_day(seeded, view, ven
 
     # the next day the second check-in is booked, a week before it, at the series' time
     out = {r["client"]: r for r in engagement_sweep(first_check_in)["clients"]}
-    assert out[due.domain]["ran"] == [(f"check_in:{second}", "done")] and out[due.domain]["late"] == []
+    assert out[due.domain]["ran"] == [(f"check_in:{second}", "done"), ("onboarding_survey:kickoff", "done")]
+    assert out[due.domain]["late"] == []
     starts = sorted(e["start"]["dateTime"][:16] for e in v.events())
     assert [s[:10] for s in starts] == [str(first_check_in), str(second)]
     # at 10:00, or (the account manager busy with another client's check-in then) the next free slot:
@@ -49,19 +54,19 @@ def test_sweep_runs_only_due_clients_and_is_idempotent_per_day(seeded, view, ven
 
 
 def test_a_sweep_that_did_not_run_for_three_days_catches_up_once_late_and_says_so(seeded, view):
-    c = seeded(kickoff=BASE)
+    c = seeded(kickoff=BASE, **ANSWERED)
     plan_engagement(c.domain, BASE)
     engagement_sweep(BASE)  # books BASE+1
     day = BASE + timedelta(days=4)  # no sweep on BASE+1..BASE+3: the booking of BASE+8 (due BASE+1) was missed
     out = {r["client"]: r for r in engagement_sweep(day)["clients"]}[c.domain]
-    assert out["ran"] == [(f"check_in:{BASE + timedelta(days=8)}", "done")]
-    assert out["late"] == [(f"check_in:{BASE + timedelta(days=8)}", 3)]
+    assert out["ran"] == [(f"check_in:{BASE + timedelta(days=8)}", "done"), ("onboarding_survey:kickoff", "done")]
+    assert out["late"] == [(f"check_in:{BASE + timedelta(days=8)}", 3), ("onboarding_survey:kickoff", 3)]
     assert view(c).counts()["zoom"] == 2
     assert engagement_sweep(day)["actions"] == 0  # once
 
 
 def test_a_long_gap_books_no_meeting_in_the_past(seeded, view):
-    c = seeded(kickoff=BASE)
+    c = seeded(kickoff=BASE, **ANSWERED)
     plan_engagement(c.domain, BASE)
     day = BASE + timedelta(days=16)  # check-ins BASE+1, +8, +15 passed unbooked; BASE+22's booking is due
     out = {r["client"]: r for r in engagement_sweep(day)["clients"]}

@@ -12,6 +12,7 @@ from sop.outcomes import Outcome
 from tests.flows.conftest import contract_signed, lead_for, new_client, running_staff, solution
 
 CHANGES = ["Add a monthly KPI dashboard", "Split payment into 3 instalments"]
+ADDED, DROPPED = "Monthly KPI dashboard", "brand messaging guide"  # dropped as staff type it: case does not matter
 
 
 @pytest.fixture(scope="module")
@@ -21,7 +22,8 @@ def revised(make_services):
     lead = lead_for(client, svc)
     with running_staff({
         "solution-design": solution(client, "launch"),
-        "client-s-answer-to-proposal-v1": {"decision": "revise", "change_notes": "\n".join(CHANGES), "price": 65_000},
+        "client-s-answer-to-proposal-v1": {"decision": "revise", "change_notes": "\n".join(CHANGES), "price": 65_000,
+                                           "add_deliverables": ADDED, "drop_deliverables": DROPPED},
         "client-s-answer-to-proposal-v2": {"decision": "accept"},
         "contract-signature-confirmation": contract_signed(client),
     }) as team:
@@ -81,6 +83,38 @@ def test_the_accepted_revised_price_is_contracted(revised, vendors, view):
     contract = view(revised.client).file("contract")
     assert "65,000" in vendors.drive.export_text(contract["id"])
     assert revised.agreement.price == 65_000
+
+
+def test_negotiated_deliverables_reach_the_next_version_the_contract_and_the_plan(revised, vendors, view):
+    import yaml
+
+    from services.settings import Settings
+    from sop.plan import expand_plan
+
+    v = view(revised.client)
+    agreed = ["Market positioning report", "90-day marketing plan", ADDED]
+    assert revised.agreement.deliverables == agreed
+    v1, v2, contract = (vendors.drive.export_text(v.file(k)["id"]) for k in ("proposal-v1", "proposal-v2", "contract"))
+    assert "Brand messaging guide" in v1 and ADDED not in v1
+    assert "Brand messaging guide" not in v2 and ADDED in v2 and f"Deliverable added: {ADDED}" in v2
+    assert "Brand messaging guide" not in contract and all(d in contract for d in agreed)
+    # the project plan of phase 3 gets one task per agreed deliverable
+    settings = Settings()
+    template = yaml.safe_load((settings.templates_dir / "project_plan.yaml").read_text())
+    plan = expand_plan(template, settings.rules.package("launch"), revised.agreement.signed_on,
+                       revised.agreement.deliverables)
+    assert [t.name for t in plan if t.notes.startswith("Deliverable")] == agreed
+
+
+def test_a_dropped_deliverable_the_proposal_lacks_is_asked_again_with_the_list():
+    from pydantic import ValidationError
+
+    from flows.people.approvals import negotiation_form
+
+    form = negotiation_form(["Market positioning report", "90-day marketing plan"])
+    with pytest.raises(ValidationError, match="Brand guide: not a deliverable of this proposal; it has Market"):
+        form.model_validate({"decision": "revise", "drop_deliverables": "Brand guide"})
+    assert form.model_validate({"decision": "revise", "add_deliverables": "KPI dashboard"}).added() == ["KPI dashboard"]
 
 
 def test_rejected_proposal_closes_the_deal(svc, staff, view):
