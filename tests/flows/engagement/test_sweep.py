@@ -119,3 +119,39 @@ def test_a_client_without_a_contact_is_an_error_for_staff_not_a_guessed_address(
         vendors.hubspot.archive("contacts", contact_id)
     with pytest.raises(NoContact, match="add the client's contact person"):
         load_record(make_services(), c.domain)
+
+
+def test_an_offer_made_on_an_event_stays_due_until_answered_and_a_declined_renewal_ends_the_follow_ups(seeded, view):
+    import json
+
+    from flows.engagement.retention import retention
+    from services.settings import Settings
+
+    question = Settings().surveys.retention_offer.questions[0]
+    c = seeded(kickoff=BASE, **ANSWERED)
+    v = view(c)
+    plan_engagement(c.domain, BASE)
+    day = BASE + timedelta(days=30)
+    from flows.engagement.record import load_record, timeline_for
+    from services import build_services
+
+    svc = build_services()
+    done = ";".join(a.key for a in timeline_for(svc, load_record(svc, c.domain)) if a.due <= day + timedelta(days=2))
+    svc.clients.hubspot.update("companies", c.company_id, {"engagement_done_keys": done})  # not the point here
+    # a low halfway score made the value-added offer: not on the plan, due from the day it went out
+    assert retention(c.domain, day, key="retention_offer:value_added") == "pending"
+    plan_engagement(c.domain, day)
+    assert v.company()["next_action_key"] == "retention_offer:value_added"
+    out = {r["client"]: r for r in engagement_sweep(day + timedelta(days=1))["clients"]}[c.domain]
+    assert out["pending"] == ["retention_offer:value_added"]
+    v.answer_form(json.loads(v.company()["retention_offers"])["value_added"]["form_id"], {question.title: question.options[1]})
+    out = {r["client"]: r for r in engagement_sweep(day + timedelta(days=2))["clients"]}[c.domain]
+    assert ("retention_offer:value_added", "done") in out["ran"]
+    assert json.loads(v.company()["retention_offers"])["value_added"]["status"] == "declined"
+    assert v.company()["next_action_key"] != "retention_offer:value_added"
+    # a declined renewal: the client leaves at the term's end; nothing after it but the 90-day check
+    leaves = c.start + timedelta(days=35)
+    svc.clients.hubspot.update("companies", c.company_id, {"churned_date": leaves.isoformat()})
+    out = {r["client"]: r for r in engagement_sweep(leaves + timedelta(days=30))["clients"]}[c.domain]
+    after = [(k, o) for k, o in out["ran"] if not k.startswith("retention_check")]
+    assert after and all(o == "skipped" for _, o in after)
