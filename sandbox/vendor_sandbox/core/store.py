@@ -7,6 +7,7 @@ and lets anyone inspect it with ``sqlite3``.
 from __future__ import annotations
 
 import json
+import re
 import sqlite3
 import threading
 from collections.abc import Iterator
@@ -35,6 +36,7 @@ class Store:
         self.path = str(path) if path else ":memory:"
         self._conn = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
         self._lock = threading.RLock()
+        self._indexes: set[str] = set()
         if self.path != ":memory:":
             self._conn.execute("PRAGMA journal_mode=WAL")
         self._conn.executescript(_SCHEMA)
@@ -85,6 +87,25 @@ class Store:
                 "SELECT data FROM objects WHERE vendor=? AND kind=? ORDER BY seq", (vendor, kind)
             ).fetchall()
         return [json.loads(r[0]) for r in rows]
+
+    def where(self, vendor: str, kind: str, field: str, op: str, value: str,
+              fold_case: bool = False) -> list[dict[str, Any]]:
+        """The objects of ``kind`` whose JSON ``field`` (e.g. ``properties.domain``) is ``op`` (``=``, ``<``,
+        ``<=``, ``>``, ``>=``) ``value``, ASCII case folded with ``fold_case``, through an index on that
+        field made the first time it is asked for: a vendor looks its records up, it does not read them all."""
+        if op not in ("=", "<", "<=", ">", ">=") or not re.fullmatch(r"[A-Za-z0-9_]+(\.[A-Za-z0-9_]+)*", field):
+            raise ValueError(f"cannot look up {field!r} {op!r}")
+        expr = f"lower(json_extract(data, '$.{field}'))" if fold_case else f"json_extract(data, '$.{field}')"
+        index = "objects_by_" + re.sub(r"\W", "_", f"{field}_{int(fold_case)}")
+        with self._lock:
+            if index not in self._indexes:
+                self._conn.execute(f"CREATE INDEX IF NOT EXISTS {index} ON objects (vendor, kind, {expr})")
+                self._indexes.add(index)
+            rows = self._conn.execute(  # ordered here: ORDER BY seq would make SQLite pick the seq index
+                f"SELECT seq, data FROM objects INDEXED BY {index} WHERE vendor=? AND kind=? AND {expr} {op} ?",
+                (vendor, kind, value.lower() if fold_case else value),
+            ).fetchall()
+        return [json.loads(data) for _, data in sorted(rows)]
 
     def list_prefix(self, vendor: str, kind: str, id_prefix: str) -> list[dict[str, Any]]:
         """The objects of ``kind`` whose id starts with ``id_prefix`` (a range on the primary key)."""
@@ -164,6 +185,9 @@ class VendorStore:
 
     def list_prefix(self, kind: str, id_prefix: str) -> list[dict[str, Any]]:
         return self.store.list_prefix(self.name, kind, id_prefix)
+
+    def where(self, kind: str, field: str, op: str, value: str, fold_case: bool = False) -> list[dict[str, Any]]:
+        return self.store.where(self.name, kind, field, op, value, fold_case)
 
     def iter(self, kind: str) -> Iterator[dict[str, Any]]:
         return iter(self.list(kind))

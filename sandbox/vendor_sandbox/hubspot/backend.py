@@ -556,7 +556,7 @@ class HubSpotBackend:
             for f in g.get("filters") or []:
                 self._check_filter(f, registry)
         sorts = [self._sort_spec(s, registry) for s in body.get("sorts") or []]
-        rows = [r for r in self.db.list(self._kind(otype)) if not r["archived"]]
+        rows = [r for r in self._candidates(otype, groups, registry) if not r["archived"]]
         rows.sort(key=lambda r: int(r["id"]))
         if groups:
             rows = [r for r in rows if any(all(self._match(otype, r, f, registry) for f in g.get("filters") or [])
@@ -572,6 +572,15 @@ class HubSpotBackend:
         if start + limit < len(rows):
             out["paging"] = {"next": {"after": str(start + limit)}}
         return out
+
+    def _candidates(self, otype: str, groups: list[dict[str, Any]], registry: dict[str, Any]) -> list[dict[str, Any]]:
+        """The records a search can match: with one filter group, those an index lookup for one of its
+        filters admits (every filter is still checked record by record after); otherwise every record."""
+        for f in (groups[0].get("filters") or []) if len(groups) == 1 else []:
+            lookup = _index_lookup(f, registry)
+            if lookup is not None:
+                return self.db.where(self._kind(otype), *lookup)
+        return self.db.list(self._kind(otype))
 
     def _check_filter(self, f: dict[str, Any], registry: dict[str, Any]) -> None:
         op, name = f.get("operator"), f.get("propertyName")
@@ -822,6 +831,25 @@ def _eq(actual: str, wanted: Any, ptype: str) -> bool:
     if ptype in ("date", "datetime"):
         return to_epoch_ms(actual) == to_epoch_ms(w)
     return actual.lower() == w.lower()  # HubSpot string equality ignores case
+
+
+_SQL_OPS = {"EQ": "=", "LT": "<", "LTE": "<=", "GT": ">", "GTE": ">="}
+_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+def _index_lookup(f: dict[str, Any], registry: dict[str, Any]) -> tuple[str, str, str, bool] | None:
+    """(field, operator, value, fold case) of a store lookup that admits every record ``f`` matches, or
+    None: equality on text (ASCII, case ignored as HubSpot does), and comparisons on a date property
+    with an ISO date (stored dates are ISO dates, so their text sorts as the dates do)."""
+    name, op, value = f["propertyName"], f["operator"], f.get("value")
+    if name.startswith("associations.") or op not in _SQL_OPS or not isinstance(value, str):
+        return None
+    ptype = registry[name]["type"]
+    if op == "EQ" and ptype in ("string", "enumeration", "phone_number") and value.isascii():
+        return f"properties.{name}", "=", value, True
+    if ptype == "date" and _ISO_DATE.fullmatch(value):
+        return f"properties.{name}", _SQL_OPS[op], value, False
+    return None
 
 
 def _typed(value: str | None, ptype: str) -> Any:
