@@ -1,5 +1,5 @@
 """`onboard setup [--dry-run]`: creates, once, what the vendors' APIs let a token create (HubSpot's
-custom properties and deal pipeline, the Asana team), then runs the doctor and prints what is left
+custom properties and deal pipeline, the Asana team, Keap's stage tags), then runs the doctor and prints what is left
 for an administrator. Running it again creates nothing."""
 
 from __future__ import annotations
@@ -49,7 +49,19 @@ def steps(svc: Services) -> list[Step]:
              "" if room else f"the subscription's {allowed} deal pipeline(s) are all in use"),
         Step(f"Asana: the team '{svc.profile.asana_team}'", team_missing,
              lambda: projects.create_team(svc.profile.asana_team, "Everyone who onboards clients.")),
+        *keap_steps(svc),
     ]
+
+
+def keap_steps(svc: Services) -> list[Step]:
+    """Keap (when chosen): the tag of each SOP stage, for the company's campaigns to start from."""
+    keap, config = svc.clients.keap, svc.profile.email_marketing
+    if keap is None or config.system != "keap":
+        return []
+    existing = keap.tags()
+    missing = [name for name in config.tags.values() if name not in existing]
+    return [Step(f"Keap: the SOP stages' tags ({len(missing)} of {len(config.tags)} missing)", bool(missing),
+                 lambda: [keap.ensure_tag(name, "Applied by the client-onboarding SOP runs") for name in missing])]
 
 
 def main(dry_run: bool = False) -> int:

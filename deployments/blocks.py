@@ -3,7 +3,8 @@
     export ONBOARD_HUBSPOT_TOKEN=... ONBOARD_ASANA_TOKEN=... (see README, "Settings and secrets")
     PREFECT_API_URL=http://prefect.internal:4200/api uv run python deployments/blocks.py [--dry-run]
 
-For each credential in services/credentials.py CREDENTIALS: the block named there gets the value of the
+For each credential in services/credentials.py CREDENTIALS (and KEAP_CREDENTIALS, never reported missing:
+Keap is needed only when config/company.yaml chooses it): the block named there gets the value of the
 environment variable ONBOARD_<FIELD>. A variable that is unset or empty is skipped, and an existing
 block is left as it is. Values are never printed: only block names and what happened to them.
 Exit status: 0 when every block exists afterwards, 1 when some are still missing.
@@ -18,7 +19,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a script from anywhere
 
-from services.credentials import CREDENTIALS
+from services.credentials import CREDENTIALS, KEAP_CREDENTIALS
 
 
 def env_name(field: str) -> str:
@@ -51,6 +52,15 @@ def main(argv: list[str] | None = None) -> int:
         else:
             print(f"{block}: MISSING — set {var} and run again")
             missing.append(block)
+    for field, block in KEAP_CREDENTIALS.items():  # only with email_marketing.system: keap, one of the two
+        var = env_name(field)
+        if os.environ.get(var):
+            if not args.dry_run:
+                Secret(value=os.environ[var]).save(block, overwrite=True)
+            print(f"{block}: {'would be ' if args.dry_run else ''}set from {var}")
+        else:
+            print(f"{block}: {'kept (exists)' if existing_block(block) else 'not set'}; {var} is unset "
+                  "(needed only with email_marketing.system: keap in config/company.yaml)")
     if missing:
         print(f"{len(missing)} Secret block(s) missing; live mode will stop at start-up naming them.")
     return 1 if missing else 0

@@ -7,7 +7,8 @@ HubSpot the account (portal id, UI domain), the SOP's custom properties and deal
 onboarding specialists as owners; Asana the workspace is an Organization, the team of
 config/company.yaml, the roster as members; Slack the bot's token, the roster as members (found by
 email: the `users:read.email` scope); Google each meeting host's calendar reachable by the delegated
-user; Zoom each meeting host a user of the account with a licence long enough for the SOP's meetings.
+user; Zoom each meeting host a user of the account with a licence long enough for the SOP's meetings;
+Keap (when config/company.yaml chooses it) the key, the quota left, and the tag of each SOP stage.
 """
 
 from __future__ import annotations
@@ -44,11 +45,11 @@ class Check:
 
 
 def run_checks(svc: Services) -> list[Check]:
-    """Every check; the five vendors at the same time (a run's start waits for the slowest, not the sum)."""
+    """Every check; the vendors at the same time (a run's start waits for the slowest, not the sum)."""
     from flows.steps import concurrently
 
     per_vendor = concurrently(*(lambda f=f: f(svc) for f in
-                                (hubspot_checks, asana_checks, slack_checks, google_checks, zoom_checks)))
+                                (hubspot_checks, asana_checks, slack_checks, google_checks, zoom_checks, keap_checks)))
     return [c for checks in per_vendor for c in checks]
 
 
@@ -275,6 +276,32 @@ def zoom_checks(svc: Services) -> list[Check]:
         return out
 
     return [*_guard("zoom", "scopes", scopes), *_guard("zoom", "hosts", hosts)]
+
+
+# --------------------------------------------------------------------------------------------- Keap
+
+
+def keap_checks(svc: Services) -> list[Check]:
+    """With email_marketing.system: keap, the key works (and the quota it has left) and each SOP stage's tag
+    exists, so the company's campaigns can start from it (a run creates a missing one itself)."""
+    keap, config = svc.clients.keap, svc.profile.email_marketing
+    if keap is None or config.system != "keap":
+        return []
+
+    def key() -> Check:
+        return Check("keap", "key", True, f"reachable; {keap.check().line()}")
+
+    def tags() -> list[Check]:
+        out, existing = [], keap.tags()  # one listing, not a call per tag
+        for stage, name in config.tags.items():
+            found = existing.get(name)
+            out.append(Check("keap", f"tag '{name}' ({stage.value})", found is not None,
+                             f"tag {found.id}" if found else "not in Keap yet",
+                             "run `onboard setup` (creates it), then start the stage's campaign from it in Keap "
+                             "(Automation → the campaign → goal 'Tag is applied')", run_creates=True))
+        return out
+
+    return [*_guard("keap", "key", key), *_guard("keap", "tags", tags)]
 
 
 # --------------------------------------------------------------------------------------------- before a run

@@ -153,6 +153,11 @@ GOOGLE = {"drive": Limit(12_000, 60.0, "Drive: 12,000 / min / user"),
           "forms-write": Limit(150, 60.0, "Forms writes: 150 / min / user")}
 
 
+# Keap, a Service Account Key or Personal Access Token: 10 / s and 240 / minute (and 30,000 / day, which
+# no wait within a run can help: the 429 says so instead) [developer.infusionsoft.com/api-token-quota-and-usage-measurements].
+KEAP = {"second": Limit(10, 1.0, "Keap key: 10 / s"), "minute": Limit(240, 60.0, "Keap key: 240 / minute")}
+
+
 # --- one helper per vendor: the slot(s) one of its calls takes ---
 
 
@@ -204,4 +209,11 @@ def google(method: str, uri: str) -> Iterator[None]:
         yield
         return
     with slot(f"google:{bucket}", GOOGLE[bucket]):
+        yield
+
+
+@contextmanager
+def keap() -> Iterator[None]:
+    """The slots for one Keap call: the key's minute throttle and its per-second spike arrest."""
+    with slot("keap:minute", KEAP["minute"]), slot("keap:second", KEAP["second"]):
         yield

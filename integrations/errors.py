@@ -50,4 +50,9 @@ class MissingScope(IntegrationError):
         self.needed = needed
 
 
+class NotAuthorized(IntegrationError):
+    """The credential was refused (401) or may not do this (403): fix the credential or its user's
+    permissions; retrying will not help."""
+
+
 RETRYABLE = (RateLimited, Transient)

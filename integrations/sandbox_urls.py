@@ -21,5 +21,6 @@ def sdk_urls(root: str) -> dict[str, str]:
         "slack": f"{root}/slack/api/",
         "zoom": f"{root}/zoom/v2",
         "zoom-oauth": f"{root}/zoom/oauth/token",
+        "keap": f"{root}/keap/crm/rest/v1",
     }
 

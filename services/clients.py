@@ -5,9 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from integrations import asana, budget, google, hubspot, slack, zoom
+from integrations import asana, budget, google, hubspot, keap, slack, zoom
 from integrations.sandbox_urls import sdk_urls
-from services.credentials import live_credentials
+from services.credentials import keap_credential, live_credentials
 
 if TYPE_CHECKING:
     from services.settings import Settings
@@ -25,10 +25,12 @@ class Clients:
     calendar: google.Calendar
     slack: slack.SlackChat
     zoom: zoom.ZoomMeetings
+    keap: keap.KeapMarketing | None = None  # only when config/company.yaml chooses Keap for email marketing
 
 
-def sandbox_clients(root: str) -> Clients:
-    """Clients for the sandbox served at ``root`` (``http://127.0.0.1:8765``)."""
+def sandbox_clients(root: str, *, email_marketing: str = "keap") -> Clients:
+    """Clients for the sandbox served at ``root`` (``http://127.0.0.1:8765``); Keap's unless
+    ``email_marketing`` is "none"."""
     urls = sdk_urls(root.rstrip("/"))
     g = google.connect(google.sandbox_credentials(), root_url=google.root_from_sandbox_urls(urls))
     return Clients(
@@ -43,6 +45,7 @@ def sandbox_clients(root: str) -> Clients:
             "sandbox-account", "sandbox-client", SANDBOX_TOKEN,
             base_url=urls["zoom"], oauth_url=urls["zoom-oauth"],
         ),
+        keap=keap.connect(SANDBOX_TOKEN, base_url=urls["keap"]) if email_marketing == "keap" else None,
     )
 
 
@@ -55,7 +58,7 @@ def build_clients(settings: Settings) -> Clients:
 
         if settings.sandbox_url is None:
             raise ValueError("sandbox mode needs ONBOARD_SANDBOX_URL (or start one with `onboard sandbox`)")
-        return sandbox_clients(str(settings.sandbox_url))
+        return sandbox_clients(str(settings.sandbox_url), email_marketing=settings.profile.email_marketing.system)
     return live_clients(settings)
 
 
@@ -66,7 +69,7 @@ def live_clients(settings: Settings) -> Clients:
     sandbox or a staging proxy), with the same credentials and token exchanges: a rehearsal of live mode."""
     creds = live_credentials(settings)
     budget.configure(enabled=True, window_scale=settings.rate_budget_scale or 1.0, share=settings.rate_budget_share)
-    urls: dict[str, str | None] = dict.fromkeys(("hubspot", "asana", "slack", "zoom", "zoom-oauth"))
+    urls: dict[str, str | None] = dict.fromkeys(("hubspot", "asana", "slack", "zoom", "zoom-oauth", "keap"))
     root_url = None
     if settings.live_base_url is not None:
         urls = sdk_urls(str(settings.live_base_url).rstrip("/"))
@@ -92,4 +95,13 @@ def live_clients(settings: Settings) -> Clients:
             creds.zoom_client_secret.get_secret_value(),
             base_url=urls["zoom"], oauth_url=urls["zoom-oauth"],
         ),
+        keap=live_keap(settings, urls["keap"]),
     )
+
+
+def live_keap(settings: Settings, base_url: str | None) -> keap.KeapMarketing | None:
+    """Keap with the live credential, when config/company.yaml chooses it."""
+    if settings.profile.email_marketing.system != "keap":
+        return None
+    kind, secret = keap_credential(settings)
+    return keap.connect(base_url=base_url, **{kind: secret.get_secret_value()})

@@ -17,6 +17,14 @@ CREDENTIALS: dict[str, str] = {
 }
 
 
+# Keap, only when config/company.yaml chooses it (email_marketing.system: keap): a Service Account Key or
+# Personal Access Token, else an OAuth2 access token (refreshed by whoever issues it).
+KEAP_CREDENTIALS: dict[str, str] = {
+    "keap_api_key": "onboard-keap-api-key",
+    "keap_access_token": "onboard-keap-access-token",
+}
+
+
 class MissingCredentials(RuntimeError):
     """Live mode without a credential; the message names each one and where it is looked for."""
 
@@ -60,3 +68,17 @@ def live_credentials(settings: BaseSettings, load_block=load_secret_block) -> Li
     return LiveCredentials(**found)
 
 
+def keap_credential(settings: BaseSettings, load_block=load_secret_block) -> tuple[str, SecretStr]:
+    """("api_key" or "access_token", its value) for Keap: the Service Account Key first, then an OAuth2
+    access token, each from the environment or its Secret block; an error naming both when neither is set."""
+    for field, block in KEAP_CREDENTIALS.items():
+        value: SecretStr | None = getattr(settings, field, None)
+        if value is None or not value.get_secret_value():
+            raw = load_block(block)
+            value = SecretStr(raw) if raw else None
+        if value is not None:
+            return field.removeprefix("keap_"), value
+    raise MissingCredentials(
+        "live mode with email_marketing.system: keap (config/company.yaml) needs a Keap credential: "
+        "keap_api_key (env ONBOARD_KEAP_API_KEY or Prefect Secret block 'onboard-keap-api-key') or "
+        "keap_access_token (env ONBOARD_KEAP_ACCESS_TOKEN or Prefect Secret block 'onboard-keap-access-token')")

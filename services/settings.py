@@ -9,7 +9,7 @@ from typing import Literal
 from pydantic import AnyHttpUrl, EmailStr, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from services.credentials import live_credentials
+from services.credentials import keap_credential, live_credentials
 from sop.profile import CompanyProfile, load_profile
 from sop.rules import OnboardingRules, load_rules
 from sop.surveys import Surveys, load_surveys
@@ -57,6 +57,9 @@ class Settings(BaseSettings):
     zoom_account_id: SecretStr | None = None
     zoom_client_id: SecretStr | None = None
     zoom_client_secret: SecretStr | None = None
+    # Keap, when config/company.yaml chooses it: a Service Account Key, or an OAuth2 access token
+    keap_api_key: SecretStr | None = None
+    keap_access_token: SecretStr | None = None
 
     @cached_property
     def profile(self) -> CompanyProfile:
@@ -84,4 +87,6 @@ def load_settings() -> Settings:
     settings.surveys  # noqa: B018
     if settings.mode == "live":
         live_credentials(settings)
+        if settings.profile.email_marketing.system == "keap":
+            keap_credential(settings)
     return settings

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import EmailStr, Field, HttpUrl, field_validator
+from pydantic import EmailStr, Field, HttpUrl, field_validator, model_validator
 
 from sop.base import Strict
 from sop.config_files import load_yaml_model
@@ -52,6 +52,42 @@ class Signatory(Strict):
     title: str
 
 
+class MarketingStage(StrEnum):
+    """The SOP stages a lead or client passes that the company's email campaigns start from."""
+
+    LEAD = "lead"  # B1.1: captured
+    QUALIFIED = "qualified"  # B1.3: qualified
+    DECLINED_WITH_REFERRAL = "declined_with_referral"  # B1.3: declined, referred on (nurture)
+    ONBOARDED = "onboarded"  # B4.1: kicked off, handed over
+    CHURNED = "churned"  # A5.4: left (win-back)
+
+
+class EmailMarketing(Strict):
+    """Which email-marketing system the company uses and the tag its campaigns start from at each stage."""
+
+    system: Literal["keap", "none"] = "none"
+    # Why the lead may be emailed, recorded by Keap with a new contact's opt-in ("" leaves them unmarketable)
+    opt_in_reason: str = Field("", max_length=250)
+    tags: dict[MarketingStage, str] = Field(default_factory=dict)
+    # the lead's source as a tag of its own, e.g. "Lead source: website" ("" for none)
+    lead_source_tag: str = Field("Lead source: {source}", max_length=100)
+
+    @model_validator(mode="after")
+    def _every_stage_tagged(self) -> EmailMarketing:
+        if self.system != "none":
+            missing = [s.value for s in MarketingStage if not (self.tags.get(s) or "").strip()]
+            if missing:
+                raise ValueError(f"tags: {self.system} needs the tag of every SOP stage; missing: {', '.join(missing)}")
+        try:
+            self.lead_source_tag.format(source="website")
+        except (KeyError, IndexError, ValueError):
+            raise ValueError("lead_source_tag: the only placeholder is {source}") from None
+        return self
+
+    def tag(self, stage: MarketingStage) -> str:
+        return self.tags[stage]
+
+
 class CompanyProfile(Strict):
     company: Letterhead
     timezone: str
@@ -60,6 +96,7 @@ class CompanyProfile(Strict):
     asana_team: str = Field("Client Services", min_length=1)  # the Asana team that holds client projects
     team: dict[Role, list[Person]]
     approving_manager: Signatory
+    email_marketing: EmailMarketing = EmailMarketing()  # the SOP's "Email Marketing: Infusionsoft" (Keap)
 
     @field_validator("timezone")
     @classmethod

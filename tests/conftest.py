@@ -13,7 +13,7 @@ from vendor_sandbox.core.faults import FaultConfig  # noqa: E402
 
 from services.clients import Clients, sandbox_clients  # noqa: E402
 
-VENDORS = ("hubspot", "asana", "google", "slack", "zoom")
+VENDORS = ("hubspot", "asana", "google", "slack", "zoom", "keap")
 
 
 @pytest.fixture(scope="session")

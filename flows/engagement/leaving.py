@@ -9,8 +9,10 @@ from datetime import date
 from prefect import flow
 
 import services
+from flows import email_marketing
 from flows.engagement.channels import cancel_meetings_ahead, note
 from flows.engagement.record import load_record
+from sop.profile import MarketingStage
 
 
 @flow(name="client-leaving", flow_run_name="client-leaving {client_domain}", log_prints=True)
@@ -25,5 +27,6 @@ def client_leaving(client_domain: str, reason: str, as_of: date | None = None) -
     rec.update(svc, {"onboarding_status": "churned", "churned_date": churned.isoformat(), "churn_reason": reason,
                      "next_action_key": "", "next_action_date": ""})
     note(svc, rec, f"<b>Client leaving</b> ({churned.isoformat()}): {reason}.", "leaving", as_of)
+    email_marketing.at_stage(svc, MarketingStage.CHURNED, "A5.4", rec.client.email, rec.client.first_name)
     return {"client": client_domain, "churned_date": churned.isoformat(), "reason": reason,
             "meetings_cancelled": cancelled}

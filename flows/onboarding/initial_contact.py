@@ -6,6 +6,7 @@ import html
 
 from prefect import flow, get_run_logger
 
+from flows import email_marketing
 from flows.journal import record
 from flows.onboarding.deal_pipeline import onboarding_pipeline
 from flows.onboarding.meetings import cancel_future_meeting, meeting_slot
@@ -17,7 +18,7 @@ from flows.steps import concurrently, sop_step
 from services import Services
 from sop.client import NewClient
 from sop.outcomes import Lead, Outcome
-from sop.profile import Person, Role
+from sop.profile import MarketingStage, Person, Role
 from sop.rules import Verdict
 from tasks import calendar, drive, forms, gmail, hubspot, slack, zoom
 
@@ -61,6 +62,8 @@ def capture_lead(client: NewClient, svc: Services):
         lambda: hubspot.associate(hub, "contacts", contact.id, "companies", company.id))
     record("B1.1", "Lead captured in HubSpot", f"source: {client.source_of_lead.value}",
                       company=company.id, contact=contact.id, deal=deal.id)
+    email_marketing.at_stage(svc, MarketingStage.LEAD, "B1.1", str(client.email), client.contact_person,
+                             client.source_of_lead.value)
     lead = Lead(company_id=company.id, contact_id=contact.id, deal_id=deal.id, pipeline_id=pipeline.id,
                 stage_ids=stage_ids, owner_id=deal.properties.get("hubspot_owner_id") or "", specialist_email="")
     if client.notes.strip():  # what staff typed when they entered the client, on the CRM record for everyone
@@ -241,6 +244,7 @@ def qualify(client: NewClient, svc: Services, lead: Lead) -> Outcome | None:
     if verdict is Verdict.QUALIFIED:
         concurrently(store_verdict, lambda: hubspot.move_deal(svc.clients.hubspot, lead.deal_id, lead.pipeline_id,
                                                           lead.stage_ids["qualified"]))
+        email_marketing.at_stage(svc, MarketingStage.QUALIFIED, "B1.3", str(client.email), client.contact_person)
         return None
     store_verdict()
     decline(client, svc, lead, reasons)
@@ -268,3 +272,4 @@ def decline(client: NewClient, svc: Services, lead: Lead, reasons: list[str]) ->
     slack.remind_on_slack(svc.clients.slack, specialist, f"{client.company_name} was declined: {'; '.join(reasons)}",
                          key=f"{client.domain}:declined")
     record("B1.3", "Declined politely", "; ".join(undone))
+    email_marketing.at_stage(svc, MarketingStage.DECLINED_WITH_REFERRAL, "B1.3", str(client.email), client.contact_person)

@@ -6,6 +6,7 @@ from datetime import date, datetime, timedelta
 
 from prefect import flow
 
+from flows import email_marketing
 from flows.journal import record
 from flows.onboarding.meetings import meeting_slot
 from flows.onboarding.phase import phase_of
@@ -18,7 +19,7 @@ from sop.client import NewClient
 from sop.client_ids import client_id_prefix, next_client_id
 from sop.outcomes import Agreement, Lead, Setup
 from sop.plan import expand_plan
-from sop.profile import Person, Role
+from sop.profile import MarketingStage, Person, Role
 from sop.scheduling import next_working_day
 from tasks import asana, calendar, drive, gmail, hubspot, slack, zoom
 
@@ -55,6 +56,7 @@ def set_up(client: NewClient, svc: Services, lead: Lead, agreement: Agreement) -
                                   project, channel.name))
     record_kickoff(client, svc, lead, manager)
     hand_off(svc, lead, kickoff_at, start, package.weeks, manager)
+    email_marketing.at_stage(svc, MarketingStage.ONBOARDED, "B4.1", str(client.email), client.contact_person)
     return Setup(client_id=client_id, asana_project_gid=project.gid, slack_channel_id=channel.id,
                  kickoff_meeting_id=meeting.id, kickoff_at=kickoff_at, service_start=start,
                  welcome_letter_id=letter_id)

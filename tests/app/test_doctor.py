@@ -64,9 +64,10 @@ def test_a_fresh_account_fails_the_doctor_then_setup_and_the_admin_steps_make_it
     admin_only = ({("hubspot", "scopes"), ("hubspot", "owners"), ("slack", "scopes"),
                    ("slack", "members (users:read.email)"), ("google", "scopes"), ("google", "calendars"),
                    ("zoom", "scopes")} | {("zoom", f"host {h}") for h in hosts})
-    assert failed(checks) == admin_only | {("hubspot", "custom properties"),
-                                           ("hubspot", "deal pipeline 'Client Onboarding'"),
-                                           ("asana", "team 'Client Services'")}
+    keap_tags = {("keap", f"tag '{name}' ({stage.value})") for stage, name in svc.profile.email_marketing.tags.items()}
+    assert failed(checks) == admin_only | keap_tags | {("hubspot", "custom properties"),
+                                                       ("hubspot", "deal pipeline 'Client Onboarding'"),
+                                                       ("asana", "team 'Client Services'")}
     assert all(c.fix for c in checks if not c.ok)
     by_what = {(c.vendor, c.what): c for c in checks}
     for vendor, scopes in FORGOTTEN.items():  # each app's missing scope named, with where to add it
@@ -84,7 +85,7 @@ def test_a_fresh_account_fails_the_doctor_then_setup_and_the_admin_steps_make_it
     from app.sandbox_admin import play_administrator
     from app.setup import steps
 
-    assert [s.needed for s in steps(svc)] == [True, True, True, True]
+    assert [s.needed for s in steps(svc)] == [True, True, True, True, True]  # the last: Keap's stage tags
     for step in steps(svc):
         step.do()
     assert failed(run_checks(svc)) == admin_only  # what only an administrator can do
@@ -98,7 +99,7 @@ def test_a_fresh_account_fails_the_doctor_then_setup_and_the_admin_steps_make_it
     assert doctor_cli(root).returncode == 0
 
     after_setup = state(root)
-    assert [s.needed for s in steps(svc)] == [False, False, False, False]  # again: nothing to create
+    assert [s.needed for s in steps(svc)] == [False, False, False, False, False]  # again: nothing to create
     assert state(root) == after_setup
 
 

@@ -87,3 +87,27 @@ def validate_swagger(
 
 def _registry(uri: str, spec: dict[str, Any]) -> Registry:
     return Registry().with_resource(uri, Resource.from_contents(spec, default_specification=DRAFT4))
+
+
+KEAP_SPEC = REPO / "sandbox" / "tests" / "specs" / "keap-v1-openapi.trimmed.json"
+
+
+@cache
+def keap_spec() -> dict[str, Any]:
+    """Keap's published v1 OpenAPI document, trimmed to the operations used (shipped with the sandbox:
+    Apache 2.0; sandbox/tests/specs/README.md)."""
+    return json.loads(KEAP_SPEC.read_text())
+
+
+def validate_keap(body: Any, path: str, method: str, status: int = 200) -> None:
+    """``body`` against the response schema Keap publishes for ``method path`` answering ``status``
+    (OpenAPI 3.1: JSON Schema 2020-12)."""
+    from jsonschema import Draft202012Validator
+    from referencing.jsonschema import DRAFT202012
+
+    spec = keap_spec()
+    assert "content" in spec["paths"][path][method]["responses"][str(status)], (method, path, status)
+    pointer = "/".join(("paths", path.replace("~", "~0").replace("/", "~1"), method, "responses", str(status),
+                        "content", "application~1json", "schema"))
+    registry = Registry().with_resource("urn:keap", Resource.from_contents(spec, default_specification=DRAFT202012))
+    Draft202012Validator({"$ref": f"urn:keap#/{pointer}"}, registry=registry).validate(body)

@@ -53,6 +53,7 @@ def live_env(flow_sandbox, monkeypatch):
         "ONBOARD_SLACK_BOT_TOKEN": "xoxb-" + random_secrets.token_hex(20),
         "ONBOARD_ZOOM_CLIENT_SECRET": random_secrets.token_urlsafe(24),
         "ONBOARD_GOOGLE_SERVICE_ACCOUNT_JSON": key_json,
+        "ONBOARD_KEAP_API_KEY": "KeapAK-" + random_secrets.token_hex(24),  # config/company.yaml chooses Keap
     }
     monkeypatch.setenv("ONBOARD_MODE", "live")
     monkeypatch.setenv("ONBOARD_LIVE_BASE_URL", flow_sandbox.root)
