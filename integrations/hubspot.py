@@ -37,11 +37,13 @@ from .errors import Conflict, IntegrationError, InvalidInput, MissingScope, NotF
 
 T = TypeVar("T")
 VENDOR = "hubspot"
-# The private app's scopes the SOP needs (docs/live-setup.md; developers.hubspot.com/scopes): records,
-# owners, and the company and deal properties `onboard setup` and the first run create
-SCOPES = (*(f"crm.objects.{t}.{a}" for t in ("companies", "contacts", "deals", "line_items") for a in ("read", "write")),
+# The private app's scopes the SOP needs (docs/live-setup.md; developers.hubspot.com/scopes): records (invoices:
+# developers.hubspot.com/docs/api-reference/crm-invoices-v3/guide), owners, and the company, deal and invoice
+# properties `onboard setup` and the first run create
+SCOPES = (*(f"crm.objects.{t}.{a}" for t in ("companies", "contacts", "deals", "line_items", "invoices")
+            for a in ("read", "write")),
           "crm.objects.owners.read",
-          *(f"crm.schemas.{t}.{a}" for t in ("companies", "deals") for a in ("read", "write")))
+          *(f"crm.schemas.{t}.{a}" for t in ("companies", "deals", "invoices") for a in ("read", "write")))
 TIMEOUT = 30.0  # seconds per HTTP call; the SDK has no default timeout
 SEARCH_PAGE = 100  # search pages (HubSpot allows up to 200)
 
@@ -49,7 +51,11 @@ SEARCH_PAGE = 100  # search pages (HubSpot allows up to 200)
 NOTE_TO = {"contacts": 202, "companies": 190, "deals": 214}
 DEAL_TO = {"contacts": 3, "companies": 341}
 LINE_ITEM_TO_DEAL = 20
+INVOICE_TO_CONTACT = 177  # the invoices guide's "create a draft with associations"
 NOTE_KEY_PROPERTY = "onboarding_note_key"  # custom notes property that makes create_note idempotent
+INVOICE_KEY_PROPERTY = "onboarding_invoice_key"  # custom invoices property that makes create_invoice_draft idempotent
+INVOICE_READ = ("hs_invoice_status", "hs_currency", "hs_invoice_date", "hs_due_date", "hs_amount_billed",
+                INVOICE_KEY_PROPERTY)
 _SCHEMA_LOCK = threading.Lock()  # one run of a worker at a time checks (and creates) custom properties
 
 
@@ -249,6 +255,7 @@ class HubSpotCRM:
     def __init__(self, client: HubSpot) -> None:
         self._hs = client
         self._note_key_ready = False
+        self._invoice_key_ready = False
         self._apis: dict[str, Any] = {}
         self._account: Account | None = None
 
@@ -430,6 +437,11 @@ class HubSpotCRM:
 
         return retry.call(once, idempotent=True, attempts=3)
 
+    def line_items(self, object_type: str, object_id: str) -> list[Record]:
+        """The line items of a deal or an invoice (name, quantity, unit price, discount, net amount)."""
+        ids = sorted(self.associated_ids(object_type, object_id, "line_items"), key=lambda i: int(i) if i.isdigit() else 0)
+        return [self.get("line_items", i, ["name", "quantity", "price", "hs_discount_percentage", "amount"]) for i in ids]
+
     def discount_line_items(self, deal_id: str, percent: float) -> int:
         """Every line item of the deal at ``percent`` off (HubSpot's ``hs_discount_percentage``; the net
         ``amount`` follows); how many. Setting, not adding: a second call changes nothing."""
@@ -437,6 +449,51 @@ class HubSpotCRM:
         for line_item_id in ids:
             self.update("line_items", line_item_id, {"hs_discount_percentage": percent})
         return len(ids)
+
+    # ---------- invoices [doc: developers.hubspot.com/docs/api-reference/crm-invoices-v3/guide]
+    # hubspot-api-client also has crm.commerce.invoices (basic/batch/search APIs); they send the very requests of
+    # crm.objects' for object type "invoices" (/crm/v3/objects/invoices...), which the generic calls above make.
+    def create_invoice_draft(self, key: str, currency: str, contact_id: str, lines: Sequence[Mapping[str, Any]],
+                             properties: Mapping[str, Any] | None = None, company_id: str | None = None,
+                             deal_id: str | None = None) -> Record:
+        """The draft invoice keyed ``key`` (custom property ``onboarding_invoice_key``): found, or created in
+        ``currency`` with its contact (one request), then associated with the company and deal and given
+        ``lines`` (each ``{name, quantity, price[, hs_discount_percentage]}``) as line items of its own: line
+        items belong to one parent, so the deal's are copied, never shared. A re-run finds the invoice, and
+        an invoice that already has line items (or is no longer a draft) is left as it is."""
+        if not self._invoice_key_ready:
+            self.ensure_property("invoices", INVOICE_KEY_PROPERTY, "Onboarding invoice key")
+            self._invoice_key_ready = True
+        invoice = self.find_or_create("invoices", INVOICE_KEY_PROPERTY, key,
+                                      {"hs_currency": currency, **dict(properties or {})},
+                                      [(contact_id, INVOICE_TO_CONTACT)], fetch=INVOICE_READ)
+        if (invoice.properties.get("hs_invoice_status") or "draft") != "draft":
+            return invoice
+        for to_type, to_id in (("companies", company_id), ("deals", deal_id)):
+            if to_id:
+                self.associate("invoices", invoice.id, to_type, to_id)
+        if not self.associated_ids("invoices", invoice.id, "line_items"):
+            for line in lines:
+                item = self.create("line_items", dict(line))
+                self.associate("invoices", invoice.id, "line_items", item.id)
+        return self.get_invoice(invoice.id)
+
+    def get_invoice(self, invoice_id: str) -> Record:
+        """An invoice with its status, dates, amount billed and key."""
+        return self.get("invoices", invoice_id, INVOICE_READ)
+
+    def find_invoice(self, key: str) -> Record | None:
+        """The invoice keyed ``key``, or None."""
+        return self.find_one("invoices", INVOICE_KEY_PROPERTY, key, INVOICE_READ)
+
+    def issue_invoice(self, invoice_id: str) -> Record:
+        """Move a draft invoice to ``open`` (issued: it can be shared and paid). An invoice already open,
+        paid or voided is returned as it is: issuing twice changes nothing."""
+        invoice = self.get_invoice(invoice_id)
+        if (invoice.properties.get("hs_invoice_status") or "draft") != "draft":
+            return invoice
+        self.update("invoices", invoice_id, {"hs_invoice_status": "open"})
+        return self.get_invoice(invoice_id)
 
     # ---------- the account
     def account(self) -> Account:
@@ -600,5 +657,5 @@ def _epoch_ms(ts: datetime | int | str) -> str:
 
 def _default_group(object_type: str) -> str:
     return {"contacts": "contactinformation", "companies": "companyinformation", "deals": "dealinformation",
-            "line_items": "lineiteminformation"}.get(object_type, "notes")
+            "line_items": "lineiteminformation", "invoices": "invoiceinformation"}.get(object_type, "notes")
 

@@ -436,3 +436,89 @@ def test_search_pages_filters_and_sorts(crm, strict):
     page = strict.crm.contacts.search_api.do_search({"filterGroups": [{"filters": [
         {"propertyName": "company", "operator": "EQ", "value": tag}]}], "limit": 100})
     assert page.total == 150 and len(page.results) == 100 and page.paging.next.after == "100"
+
+
+# --- invoices [doc: developers.hubspot.com/docs/api-reference/crm-invoices-v3/guide]
+
+
+def _refused(call) -> dict:
+    """HubSpot's error body of a refused SDK call (each SDK API package has its own ApiException)."""
+    with pytest.raises(Exception) as caught:
+        call()
+    assert caught.value.status == 400, caught.value
+    return json.loads(caught.value.body)
+
+
+def test_invoice_drafted_keyed_associated_issued_once(crm, strict):
+    contact = crm.upsert_contact(f"billing-{uid()}@inv.example", {"firstname": "Bo"})
+    company = crm.upsert_company(f"inv-{uid()}.example", {"name": "Inv Co"})
+    deal = crm.create("deals", {"dealname": f"Invoices {uid()}"})
+    deal_item = crm.add_line_item(deal.id, "Launch Package", 1, 60000)
+    crm.discount_line_items(deal.id, 10)
+    key = f"inv-{uid()}:invoice:0"
+    lines = [{"name": "Launch Package — deposit (30%)", "quantity": 1, "price": 18000, "hs_discount_percentage": 10}]
+    draft = crm.create_invoice_draft(key, "ZAR", contact.id, lines, {"hs_due_date": "2026-07-01"}, company.id, deal.id)
+    assert draft.properties["hs_invoice_status"] == "draft" and draft.properties["hs_currency"] == "ZAR"
+    assert draft.properties["hs_amount_billed"] == "16200"  # 18,000 less the 10% discount
+    assert crm.find_invoice(key).id == draft.id
+    again = crm.create_invoice_draft(key, "ZAR", contact.id, lines, None, company.id, deal.id)  # a re-run
+    assert again.id == draft.id and len(crm.associated_ids("invoices", draft.id, "line_items")) == 1
+    (copy,) = crm.line_items("invoices", draft.id)
+    assert copy.id != deal_item.id  # the invoice's own line item: the deal keeps its one
+    assert [i.id for i in crm.line_items("deals", deal.id)] == [deal_item.id]
+    assert crm.associated_ids("invoices", draft.id, "contacts") == [contact.id]
+    assert crm.associated_ids("invoices", draft.id, "companies") == [company.id]
+    assert crm.associated_ids("deals", deal.id, "invoices") == [draft.id]
+    issued = crm.issue_invoice(draft.id)
+    assert issued.properties["hs_invoice_status"] == "open"
+    assert crm.issue_invoice(draft.id).properties["hs_invoice_status"] == "open"  # twice: nothing more
+    # an issued invoice is not reconfigured by a re-run
+    assert crm.create_invoice_draft(key, "ZAR", contact.id, lines).properties["hs_invoice_status"] == "open"
+    assert len([r for r in crm.search("invoices", [(hs.INVOICE_KEY_PROPERTY, "EQ", key)])]) == 1
+    raw = strict.crm.commerce.invoices.basic_api.get_by_id(draft.id, properties=["hs_invoice_status"])
+    assert raw.properties["hs_invoice_status"] == "open"  # the SDK's dedicated invoices API, same endpoint
+
+
+def test_invoice_refusals_in_hubspots_shape(crm, strict):
+    api = strict.crm.objects.basic_api
+    body = _refused(lambda: api.create("invoices", {"properties": {"hs_invoice_date": "2026-06-01"}}))
+    assert body["category"] == "VALIDATION_ERROR" and "hs_currency" in body["message"] and body["correlationId"]
+    body = _refused(lambda: api.create("invoices", {"properties": {"hs_currency": "USD"}}))
+    assert "not a currency of this account" in body["message"]  # the account's currency is ZAR
+    draft = api.create("invoices", {"properties": {"hs_currency": "ZAR"}})
+    assert draft.properties["hs_invoice_status"] == "draft"
+    # open needs one contact and at least one line item [the guide: "Move the invoice to the Open status"]
+    body = _refused(lambda: api.update("invoices", draft.id, {"properties": {"hs_invoice_status": "open"}}))
+    assert body["category"] == "VALIDATION_ERROR" and "one contact and at least one line item" in body["message"]
+    contact = crm.upsert_contact(f"open-{uid()}@inv.example", {"firstname": "Al"})
+    crm.associate("invoices", draft.id, "contacts", contact.id)
+    body = _refused(lambda: api.update("invoices", draft.id, {"properties": {"hs_invoice_status": "open"}}))
+    assert "0 line item(s)" in body["message"]
+    # a deal's line item is not shared with an invoice: line items belong to one parent
+    deal = crm.create("deals", {"dealname": f"Shared {uid()}"})
+    item = crm.add_line_item(deal.id, "Package", 1, 100)
+    body = _refused(lambda: strict.crm.associations.v4.basic_api.create_default("invoices", draft.id, "line_items",
+                                                                                    item.id))
+    assert "one single parent object" in body["message"]
+    own = crm.create("line_items", {"name": "Package", "quantity": 1, "price": 100})
+    crm.associate("invoices", draft.id, "line_items", own.id)
+    assert api.update("invoices", draft.id, {"properties": {"hs_invoice_status": "open"}}).properties[
+        "hs_invoice_status"] == "open"
+    body = _refused(lambda: api.update("invoices", draft.id, {"properties": {"hs_invoice_status": "paid"}}))
+    assert "payments are recorded in HubSpot" in body["message"]
+    body = _refused(lambda: api.update("invoices", draft.id, {"properties": {"hs_invoice_status": "sent"}}))
+    assert "INVALID_OPTION" in body["message"]  # draft, open, paid, voided
+
+
+def test_invoices_need_their_scopes(sandbox, url):
+    from integrations.errors import MissingScope
+
+    httpx.post(f"{sandbox.root}/_sandbox/admin/scopes", json={"vendor": "hubspot", "withhold": ["crm.objects.invoices.write"]},
+               timeout=10).raise_for_status()
+    try:
+        with pytest.raises(MissingScope) as caught:
+            hs.connect(TOKEN, base_url=url).create("invoices", {"hs_currency": "ZAR"})
+        assert caught.value.needed == ("crm.objects.invoices.write",)
+    finally:
+        httpx.post(f"{sandbox.root}/_sandbox/admin/scopes", json={"vendor": "hubspot", "grant": ["crm.objects.invoices.write"]},
+                   timeout=10).raise_for_status()

@@ -25,13 +25,16 @@ FREE_MAIL = {"gmail.com", "googlemail.com", "outlook.com", "hotmail.com", "live.
 # deal pipelines per subscription [doc: knowledge.hubspot.com "Set up and customize pipelines";
 # HubSpot's product and services catalog, technical limits]
 DEAL_PIPELINES = {"free": 1, "starter": 2, "professional": 15, "enterprise": 100}
-TYPE_IDS = {"contacts": "0-1", "companies": "0-2", "deals": "0-3", "line_items": "0-8", "notes": "0-46"}
+TYPE_IDS = {"contacts": "0-1", "companies": "0-2", "deals": "0-3", "line_items": "0-8", "notes": "0-46",
+            "invoices": "0-53"}
 _ALIASES = {
     **{t: t for t in TYPE_IDS},
     **{v: k for k, v in TYPE_IDS.items()},
     "contact": "contacts", "company": "companies", "deal": "deals", "note": "notes", "line_item": "line_items",
+    "invoice": "invoices",
 }
-_SINGULAR = {"contacts": "contact", "companies": "company", "deals": "deal", "notes": "note", "line_items": "line_item"}
+_SINGULAR = {"contacts": "contact", "companies": "company", "deals": "deal", "notes": "note", "line_items": "line_item",
+             "invoices": "invoice"}
 
 # HUBSPOT_DEFINED association types: (from, to) -> [(typeId, label)], default (unlabeled) type first.
 # [CONTRACTS §1 "Default association type IDs"; deal<->line_item 19/20 from the same doc page]
@@ -50,16 +53,35 @@ ASSOC_TYPES: dict[tuple[str, str], list[tuple[int, str | None]]] = {
     ("deals", "notes"): [(213, None)],
     ("deals", "line_items"): [(19, None)],
     ("line_items", "deals"): [(20, None)],
+    # invoices [doc: developers.hubspot.com/docs/api-reference/crm-invoices-v3/guide]: 177 invoice -> contact is the
+    # guide's; the others are HubSpot's association-type table (associate-records guide, "invoice to object").
+    # The onboarding client sends only 177 and default (PUT .../associations/default/...) associations.
+    ("invoices", "contacts"): [(177, None)],
+    ("contacts", "invoices"): [(178, None)],
+    ("invoices", "companies"): [(179, None)],
+    ("companies", "invoices"): [(180, None)],
+    ("invoices", "deals"): [(175, None)],
+    ("deals", "invoices"): [(176, None)],
+    ("invoices", "line_items"): [(409, None)],
+    ("line_items", "invoices"): [(410, None)],
 }
 INVERSE_TYPE = {1: 2, 2: 1, 279: 280, 280: 279, 3: 4, 4: 3, 341: 342, 342: 341, 5: 6, 6: 5,
-                202: 201, 201: 202, 190: 189, 189: 190, 214: 213, 213: 214, 19: 20, 20: 19}
+                202: 201, 201: 202, 190: 189, 189: 190, 214: 213, 213: 214, 19: 20, 20: 19,
+                177: 178, 178: 177, 179: 180, 180: 179, 175: 176, 176: 175, 409: 410, 410: 409}
 # v3 `associations=` type names: primary/default types carry the plain name, unlabeled ones "_unlabeled"
 V3_TYPE_NAME = {1: "contact_to_company", 279: "contact_to_company_unlabeled", 2: "company_to_contact",
                 280: "company_to_contact_unlabeled", 3: "deal_to_contact", 4: "contact_to_deal",
                 5: "deal_to_company", 341: "deal_to_company_unlabeled", 6: "company_to_deal",
                 342: "company_to_deal_unlabeled", 202: "note_to_contact", 201: "contact_to_note",
                 190: "note_to_company", 189: "company_to_note", 214: "note_to_deal", 213: "deal_to_note",
-                19: "deal_to_line_item", 20: "line_item_to_deal"}
+                19: "deal_to_line_item", 20: "line_item_to_deal", 177: "invoice_to_contact",
+                178: "contact_to_invoice", 179: "invoice_to_company", 180: "company_to_invoice", 175: "invoice_to_deal",
+                176: "deal_to_invoice", 409: "invoice_to_line_item", 410: "line_item_to_invoice"}
+# a line item belongs to one parent: a deal, an invoice (or a quote) [doc: the invoices guide, "Line items belong to
+# one single parent object"; developers.hubspot.com/docs/api/crm/line-items]
+LINE_ITEM_PARENTS = ("deals", "invoices")
+# hs_invoice_status [doc: invoices guide, "Move the invoice to the Open status"]
+INVOICE_STATUSES = ["draft", "open", "paid", "voided"]
 
 PROPERTY_TYPES = {"bool", "date", "datetime", "enumeration", "number", "phone_number", "string"}
 FIELD_TYPES = {"booleancheckbox", "calculation_equation", "checkbox", "date", "file", "html", "number",
@@ -137,6 +159,16 @@ _STANDARD: dict[str, list[dict[str, Any]]] = {
         _p("recurringbillingfrequency", "Billing frequency", "enumeration", "select",
            options=["monthly", "quarterly", "per_six_months", "annually"]),
     ],
+    # [doc: invoices guide, "Update invoice properties" and "Common properties"]
+    "invoices": [
+        _p("hs_currency", "Currency"), _p("hs_invoice_date", "Invoice date", "datetime", "date"),
+        _p("hs_due_date", "Due date", "datetime", "date"),
+        _p("hs_invoice_status", "Invoice status", "enumeration", "select", options=INVOICE_STATUSES),
+        _p("hs_invoice_billable", "Billable", "bool", "booleancheckbox"), _p("hs_comments", "Comments", "string", "textarea"),
+        _p("hs_purchase_order_number", "PO number"), _p("hs_tax_id", "Tax ID"),
+        _p("hs_invoice_link", "Invoice link", read_only=True),
+        _p("hs_amount_billed", "Amount billed", "number", "number", read_only=True),
+    ],
 }
 # Properties a GET/search returns when none are asked for (HubSpot's defaults per type)
 DEFAULT_PROPS = {
@@ -146,6 +178,7 @@ DEFAULT_PROPS = {
               "pipeline"],
     "notes": ["hs_createdate", "hs_lastmodifieddate", "hs_object_id"],
     "line_items": ["createdate", "hs_lastmodifieddate", "hs_object_id", "name", "price", "quantity"],
+    "invoices": ["hs_createdate", "hs_lastmodifieddate", "hs_object_id"],
 }
 # properties the search `query` looks in
 _QUERY_PROPS = ["email", "firstname", "lastname", "phone", "company", "name", "domain", "website", "dealname"]
@@ -449,8 +482,10 @@ class HubSpotBackend:
         specs = self._association_inputs(otype, body.get("associations") or [])
         oid, now = self._new_id(), self.now()
         stamps = {"hs_object_id": oid, "createdate": now, "lastmodifieddate": now, "hs_lastmodifieddate": now}
-        if otype == "notes":
+        if otype in ("notes", "invoices"):
             stamps["hs_createdate"] = now
+        if otype == "invoices":
+            self._new_invoice(props, specs, now)
         if otype == "line_items" and props.get("quantity") and props.get("price"):
             stamps["amount"] = net_amount(props)
         rec = {"id": oid, "properties": {**props, **stamps}, "createdAt": now, "updatedAt": now, "archived": False,
@@ -461,6 +496,62 @@ class HubSpotBackend:
         if otype == "contacts" and self.ctx.hubspot_auto_companies:
             self._auto_company(rec)
         return rec
+
+    # ---------- invoices [doc: developers.hubspot.com/docs/api-reference/crm-invoices-v3/guide]
+    def _new_invoice(self, props: dict[str, Any], specs: list[tuple[str, str, int]], now: str) -> None:
+        """A new invoice: ``hs_currency`` required (one of the account's currencies), a draft unless asked
+        otherwise, its invoice and due dates now when not given."""
+        if not props.get("hs_currency"):
+            raise validation('Property values were not valid: [{"isValid":false,"message":"hs_currency is required",'
+                             '"error":"REQUIRED_FIELD","name":"hs_currency"}]')
+        account = self.account_details()
+        currencies = [account["companyCurrency"], *account["additionalCurrencies"]]
+        if props["hs_currency"] not in currencies:  # the account's currencies [doc: knowledge.hubspot.com/invoices/
+            # create-and-manage-invoices, "set up currencies for your account"]; the wording is the sandbox's
+            raise error(400, "VALIDATION_ERROR", f"{props['hs_currency']} is not a currency of this account "
+                        f"(it has {', '.join(currencies)}); add it in Settings > Account Defaults > Currencies")
+        props.setdefault("hs_invoice_status", "draft")
+        props.setdefault("hs_invoice_date", now)
+        props.setdefault("hs_due_date", now)
+        linked = [t for t, _, _ in specs]
+        self._check_invoice_status(None, "draft", props["hs_invoice_status"], linked.count("contacts"),
+                                   linked.count("line_items"))
+
+    def _check_invoice_status(self, invoice_id: str | None, old: str, new: str, contacts: int, line_items: int) -> None:
+        """The guide's rules for ``hs_invoice_status``: payments are recorded in HubSpot, not through the API;
+        "To move an invoice to the Open status, one contact and at least one line item must be associated"."""
+        if new == old:
+            return
+        if new == "paid":
+            raise validation("hs_invoice_status cannot be set to paid through the API: payments are recorded in HubSpot")
+        if new == "open" and (contacts != 1 or line_items < 1):
+            raise validation(f"Invoice {invoice_id or '(new)'} cannot move to open: to move an invoice to the Open "
+                             f"status, one contact and at least one line item must be associated (it has {contacts} "
+                             f"contact(s) and {line_items} line item(s))")
+
+    def _invoice_amount(self, invoice_id: str) -> str:
+        """``hs_amount_billed``: the net amounts of the invoice's line items (HubSpot computes it)."""
+        total = 0.0
+        for link in self._links("invoices", invoice_id, "line_items"):
+            item = self.db.get(self._kind("line_items"), link["to_id"])
+            if item and not item["archived"] and item["properties"].get("amount"):
+                total += float(item["properties"]["amount"])
+        return stringify(round(total, 2)) or "0"
+
+    def _one_parent(self, from_type: str, from_id: str, to_type: str, to_id: str) -> None:
+        """A line item belongs to one parent (a deal or an invoice): associating it with a second is refused
+        (the guide: "Line items belong to one single parent object"; the refusal's wording is the sandbox's)."""
+        if from_type == "line_items" and to_type in LINE_ITEM_PARENTS:
+            item_id, parent = from_id, (to_type, str(to_id))
+        elif to_type == "line_items" and from_type in LINE_ITEM_PARENTS:
+            item_id, parent = str(to_id), (from_type, str(from_id))
+        else:
+            return
+        for other in LINE_ITEM_PARENTS:
+            for link in self._links("line_items", item_id, other):
+                if (other, link["to_id"]) != parent:
+                    raise validation(f"Line item {item_id} already belongs to {_SINGULAR[other]} {link['to_id']}: "
+                                     "line items belong to one single parent object; create a line item for each")
 
     def _auto_company(self, contact: dict[str, Any]) -> None:
         """With "Create and associate companies with contacts" on (HubSpot's default), a new contact whose
@@ -481,6 +572,11 @@ class HubSpotBackend:
         rec = self.resolve(otype, object_id, id_property)
         props = self.clean(otype, body.get("properties") or {}, rec["properties"])
         self._check_unique(otype, props, rec["id"])
+        if otype == "invoices" and props.get("hs_invoice_status"):
+            self._check_invoice_status(rec["id"], rec["properties"].get("hs_invoice_status") or "draft",
+                                       props["hs_invoice_status"],
+                                       len(self._live_links("invoices", rec["id"], "contacts")),
+                                       len(self._live_links("invoices", rec["id"], "line_items")))
         now = self.now()
         rec["properties"].update(props)
         rec["properties"].update({"lastmodifieddate": now, "hs_lastmodifieddate": now})
@@ -504,9 +600,12 @@ class HubSpotBackend:
         names = list(props) if props else list(DEFAULT_PROPS[otype])
         if written:  # create/update answers also echo what was written
             names += [n for n in rec.get("written", []) if n not in names]
+        values = rec["properties"]
+        if otype == "invoices" and "hs_amount_billed" in names:
+            values = {**values, "hs_amount_billed": self._invoice_amount(rec["id"])}
         out: dict[str, Any] = {
             "id": rec["id"],
-            "properties": {n: rec["properties"].get(n) for n in names},
+            "properties": {n: values.get(n) for n in names},
             "createdAt": rec["createdAt"], "updatedAt": rec["updatedAt"], "archived": rec["archived"],
         }
         if rec.get("archivedAt"):
@@ -660,6 +759,10 @@ class HubSpotBackend:
         prefix = f"{from_type}:{from_id}:{to_type}:"
         return self.db.list_prefix("assoc", prefix)
 
+    def _live_links(self, from_type: str, from_id: str, to_type: str) -> list[dict[str, Any]]:
+        return [a for a in self._links(from_type, from_id, to_type)
+                if (r := self.db.get(self._kind(to_type), a["to_id"])) is not None and not r["archived"]]
+
     def _association_inputs(self, otype: str, items: list[dict[str, Any]]) -> list[tuple[str, str, int]]:
         """Validate create-time ``associations``; returns (to_type, to_id, typeId)."""
         out = []
@@ -674,6 +777,8 @@ class HubSpotBackend:
                 target = self.db.get(self._kind(to_type), to_id)
                 if target is None or target["archived"]:
                     raise validation(f"One or more associations are invalid: {to_type} {to_id} does not exist")
+                if to_type == "line_items":
+                    self._one_parent(to_type, to_id, otype, "(new)")
                 out.append((to_type, to_id, type_id))
         return out
 
@@ -697,6 +802,7 @@ class HubSpotBackend:
             raise validation(f"Associations between {from_type} and {to_type} are not supported")
         self.resolve(from_type, from_id)
         self.resolve(to_type, to_id)
+        self._one_parent(from_type, from_id, to_type, to_id)
 
     def associate_default(self, from_type: str, from_id: str, to_type: str, to_id: str) -> dict[str, Any]:
         self.check_pair(from_type, from_id, to_type, to_id)
