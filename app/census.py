@@ -11,7 +11,7 @@ def natural_keys(state: dict) -> Counter:
     keys: Counter = Counter()
     hub = state["hubspot"]
     for kind, key in (("object:companies", "domain"), ("object:contacts", "email"), ("object:deals", "onboarding_key"),
-                      ("object:notes", "onboarding_note_key")):
+                      ("object:notes", "onboarding_note_key"), ("object:invoices", "onboarding_invoice_key")):
         for o in hub.get(kind, []):
             value = o["properties"].get(key)
             if value and not o.get("archived"):
@@ -32,11 +32,11 @@ def natural_keys(state: dict) -> Counter:
         keys[("google/message", (m.get("_headers") or {}).get("message-id", m["id"]))] += 1
     for e in google.get("event", []):
         keys[("google/event", f"{e.get('_calendar')}/{e['id']}")] += 1
-    deal_of = {a["from_id"]: a.get("to_id") for a in hub.get("assoc", [])
-               if a.get("from_type") == "line_items" and a.get("to_type") == "deals"}
-    for o in hub.get("object:line_items", []):  # a line item is one per deal and name
+    parent_of = {a["from_id"]: f"{a['to_type']}:{a.get('to_id')}" for a in hub.get("assoc", [])
+                 if a.get("from_type") == "line_items" and a.get("to_type") in ("deals", "invoices")}
+    for o in hub.get("object:line_items", []):  # a line item is one per parent (deal or invoice) and name
         if not o.get("archived"):
-            keys[("hubspot/line_item", f"{deal_of.get(o['id'])}/{o['properties'].get('name')}")] += 1
+            keys[("hubspot/line_item", f"{parent_of.get(o['id'])}/{o['properties'].get('name')}")] += 1
     for kind, messages in state["slack"].items():  # channel posts and DMs: by their dedupe key (metadata)
         if kind.startswith("messages."):
             for m in messages:

@@ -231,6 +231,8 @@ def staff_policy(client: NewClient, package_key: str, revise_once: bool = True):
                      "signed_on": time.strftime("%Y-%m-%d"),
                      "signed_copy_url": f"https://esign.example/{client.domain}/signed.pdf"},
                     "both parties signed electronically")
+        if what.startswith("invoice-approval"):
+            return {"decision": "approve"}, "Finance checked the amounts and the client's details"
         if what.startswith("kick-off-outcome"):
             return ({"objectives": "Two new provinces live; online sales +30%",
                      "timeline": "12 weeks from the start date, review at week 6",

@@ -21,7 +21,7 @@ class Step:
 
 def steps(svc: Services) -> list[Step]:
     """What setup would create, each with whether it is still needed (read now, nothing written)."""
-    from tasks.hubspot import COMPANY_PROPERTIES, DEAL_PROPERTIES, missing_properties
+    from tasks.hubspot import COMPANY_PROPERTIES, DEAL_PROPERTIES, INVOICE_PROPERTIES, missing_properties
 
     crm, projects = svc.clients.hubspot, svc.clients.asana
     pipeline = svc.rules.pipeline
@@ -43,6 +43,9 @@ def steps(svc: Services) -> list[Step]:
         Step(f"HubSpot: the custom deal properties ({len(missing_deal)} of {len(DEAL_PROPERTIES)} missing)",
              bool(missing_deal),
              lambda: crm.ensure_properties("deals", DEAL_PROPERTIES)),
+        Step(f"HubSpot: the custom invoice property ({len(missing['invoices'])} of {len(INVOICE_PROPERTIES)} missing)",
+             bool(missing["invoices"]),
+             lambda: crm.ensure_properties("invoices", INVOICE_PROPERTIES)),
         Step(f"HubSpot: the deal pipeline '{pipeline.label}' ({len(pipeline.stages)} stages)",
              pipeline_missing and room,
              lambda: crm.ensure_pipeline(pipeline.label, pipeline.stage_specs()),

@@ -107,7 +107,7 @@ def draw_behaviour(clients, days: int, seed: int) -> list[Behaviour]:
 
 def staff_answers(rules, clients) -> Any:
     """Staff for the onboarding runs (each paused run answered for the client its name names, with
-    that client's package) and for the halfway adjustments."""
+    that client's package), for the halfway adjustments and for Finance's invoice approvals."""
     from app.people import staff_policy
 
     policies = {c.company_name: staff_policy(c, rules.suggest_package(c).key, revise_once=False) for c in clients}
@@ -116,6 +116,8 @@ def staff_answers(rules, clients) -> Any:
         what = pause_key.rsplit("-", 1)[0]
         if what.startswith("adjustments-after-feedback"):
             return {"shift_due_days": 0, "notes": "keep the plan; follow up on the feedback"}, "no change needed"
+        if what.startswith("invoice-approval"):
+            return {"decision": "approve"}, "Finance checked the invoice"
         name = max((n for n in policies if n in run_name), key=len, default=None)
         return policies[name](pause_key) if name else None
 

@@ -4,8 +4,9 @@
 
 Every vendor gets the same seeded mix (a quarter of the rate each: 429 in the vendor's shape, 500,
 503, and an answer delayed by --slow-seconds). Afterwards every resource in the sandbox is grouped by
-its natural key (company domain, contact email, deal key, note key, channel name, project name,
-task in project, file name in folder, form title, Message-ID, meeting topic and start, event id);
+its natural key (company domain, contact email, deal key, note key, invoice key, line item per
+deal or invoice, channel name, project name, task in project, file name in folder, form title,
+Message-ID, meeting topic and start, event id);
 a group with more than one member is a duplicate. Prints ``N/N complete, D duplicates`` and the
 figures, and exits non-zero unless every run completed with no duplicate.
 """

@@ -95,14 +95,19 @@ def meeting_hosts(profile: CompanyProfile, rules: OnboardingRules) -> dict[str, 
 
 def hubspot_checks(svc: Services) -> list[Check]:
     from integrations.hubspot import SCOPES
-    from tasks.hubspot import COMPANY_PROPERTIES, DEAL_PROPERTIES, missing_properties
+    from tasks.hubspot import COMPANY_PROPERTIES, DEAL_PROPERTIES, INVOICE_PROPERTIES, missing_properties
 
     crm = svc.clients.hubspot
 
-    def scopes() -> Check:
-        return _scopes("hubspot", crm.scopes(), dict.fromkeys(SCOPES),
-                       "add {missing} to the private app (Settings → Integrations → Private apps → Scopes), "
-                       "then paste its new token if HubSpot rotated it")
+    def scopes() -> list[Check]:
+        granted = crm.scopes()
+        fix = ("add {missing} to the private app (Settings → Integrations → Private apps → Scopes), "
+               "then paste its new token if HubSpot rotated it")
+        # Finance's invoices on their own line: drafted at B3.1 and by the engagement, issued once approved
+        invoices = _scopes("hubspot", granted, dict.fromkeys(s for s in SCOPES if ".invoices." in s), fix)
+        return [_scopes("hubspot", granted, dict.fromkeys(SCOPES), fix),
+                Check("hubspot", "invoices", invoices.ok, "the private app may draft and issue invoices"
+                      if invoices.ok else invoices.detail.replace("the SOP needs", "invoices need"), invoices.fix)]
 
     def account() -> Check:
         acct = crm.account()
@@ -110,11 +115,11 @@ def hubspot_checks(svc: Services) -> list[Check]:
 
     def properties() -> Check:
         missing = [n for names in missing_properties(crm).values() for n in names]
-        wanted = len(COMPANY_PROPERTIES) + len(DEAL_PROPERTIES)
+        wanted = len(COMPANY_PROPERTIES) + len(DEAL_PROPERTIES) + len(INVOICE_PROPERTIES)
         return Check("hubspot", "custom properties", not missing, f"{wanted - len(missing)} of {wanted} present"
                      + (f"; missing {', '.join(missing[:4])}{' …' if len(missing) > 4 else ''}" if missing else ""),
-                     "run `onboard setup` (creates them; the token needs crm.schemas.companies.write and "
-                     "crm.schemas.deals.write)", run_creates=True)
+                     "run `onboard setup` (creates them; the token needs crm.schemas.companies.write, "
+                     "crm.schemas.deals.write and crm.schemas.invoices.write)", run_creates=True)
 
     def pipeline() -> Check:
         label = svc.rules.pipeline.label

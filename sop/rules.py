@@ -42,6 +42,49 @@ class QualificationResult(Strict):
     reasons: list[str]
 
 
+class Milestone(Strict):
+    """A part of the price invoiced when the project reaches a point: ``after_weeks`` from service start."""
+
+    name: str = Field(min_length=1)
+    after_weeks: int = Field(ge=1)
+    percent: int = Field(gt=0, le=100)
+
+
+class BillingSchedule(Strict):
+    """How a package is invoiced (SOP-B's Finance: billing and invoicing): a deposit when the accounts
+    are set up (B3.1), then the rest in equal monthly parts within the contract, or at milestones."""
+
+    deposit_percent: int = Field(ge=0, le=100)
+    then: Literal["monthly", "milestones"]
+    milestones: list[Milestone] = Field(default_factory=list)
+    due_days: int = Field(30, ge=0, le=365, description="an invoice is payable within this many days")
+
+    @model_validator(mode="after")
+    def _adds_up(self):
+        if self.then == "monthly" and self.milestones:
+            raise ValueError("milestones are only for then: milestones")
+        if self.then == "milestones":
+            if not self.milestones:
+                raise ValueError("then: milestones needs at least one milestone")
+            total = self.deposit_percent + sum(m.percent for m in self.milestones)
+            if total != 100:
+                raise ValueError(f"deposit_percent and the milestones' percent add up to {total}, not 100")
+        return self
+
+    def describe(self) -> str:
+        """The contract's wording of the schedule."""
+        rest = 100 - self.deposit_percent
+        if self.then == "monthly":
+            later = f"the remaining {rest}% invoiced monthly in equal parts" if rest else ""
+        else:
+            later = ", ".join(f"{m.percent}% at {m.name} (week {m.after_weeks})" for m in self.milestones)
+        deposit = f"{self.deposit_percent}% invoiced as a deposit at the start" if self.deposit_percent else ""
+        return "; ".join(p for p in (deposit, later) if p) + f", each payable within {self.due_days} days of invoice"
+
+
+DEFAULT_BILLING = BillingSchedule(deposit_percent=30, then="monthly")
+
+
 class ServicePackage(Strict):
     key: str = Field(pattern=r"^[a-z][a-z0-9_-]*$")
     name: str
@@ -49,6 +92,14 @@ class ServicePackage(Strict):
     price: int = Field(gt=0)
     weeks: int = Field(gt=0)
     deliverables: list[str] = Field(min_length=1)
+    billing: BillingSchedule = DEFAULT_BILLING
+
+    @model_validator(mode="after")
+    def _milestones_within_the_project(self):
+        late = [m.name for m in self.billing.milestones if m.after_weeks > self.weeks]
+        if late:
+            raise ValueError(f"billing milestone(s) {', '.join(late)} fall after the package's {self.weeks} weeks")
+        return self
 
 
 class Wait(Strict):

@@ -17,7 +17,8 @@ Keys name an occurrence, not a moment, so that a moved project never repeats wha
 * ``quarterly_review:q1`` - the n-th quarter of service;
 * ``onboarding_survey:kickoff``, ``halfway_feedback:project``, ``complete_onboarding:project``, ``request_testimonial:project``,
   ``retention_check:90d``, ``retention_offer:loyalty``, ``retention_offer:long_term_discount`` -
-  one-offs, once per engagement.
+  one-offs, once per engagement;
+* ``invoice:2`` - invoice 2 of the package's billing schedule (added by ``sop/billing.py``).
 """
 
 from __future__ import annotations
@@ -197,6 +198,7 @@ class ActionKind(StrEnum):
     POST_PROJECT_CHECK_IN = "post_project_check_in"
     RETENTION_OFFER = "retention_offer"
     RETENTION_CHECK = "retention_check"
+    INVOICE = "invoice"  # invoice n of the package's billing schedule (sop/billing.py)
 
 
 SOP_STEP = {
@@ -210,6 +212,7 @@ SOP_STEP = {
     ActionKind.POST_PROJECT_CHECK_IN: "sop:A5.3",
     ActionKind.RETENTION_OFFER: "sop:A5.4",
     ActionKind.RETENTION_CHECK: "sop:B.KPI.retention_90d",
+    ActionKind.INVOICE: "sop:B.roles.finance",
 }
 
 

@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from datetime import date, datetime
 
 from integrations.errors import NotFound
-from integrations.hubspot import DEAL_TO, HubSpotCRM, Pipeline, Record
+from integrations.hubspot import DEAL_TO, INVOICE_KEY_PROPERTY, HubSpotCRM, Pipeline, Record
 from sop.client import Industry, NewClient
 from tasks.base import in_parallel, side_effect
 
@@ -72,6 +72,7 @@ COMPANY_PROPERTIES: dict[str, tuple[str, str, str]] = {
 }
 DEAL_KEY = "onboarding_key"
 DEAL_PROPERTIES: dict[str, tuple[str, str, str]] = {DEAL_KEY: ("Onboarding key", "string", "text")}
+INVOICE_PROPERTIES: dict[str, tuple[str, str, str]] = {INVOICE_KEY_PROPERTY: ("Onboarding invoice key", "string", "text")}
 ENGAGEMENT_READ = ("name", "domain", "createdate", "hubspot_owner_id", "qualification", *COMPANY_PROPERTIES)
 INACTIVE = ("churned", "declined", "cancelled")  # out of the engagement sweep
 
@@ -81,11 +82,12 @@ def prepare_properties(crm: HubSpotCRM) -> None:
     """The SOP's custom company and deal properties exist (created once per account)."""
     crm.ensure_properties("companies", COMPANY_PROPERTIES)
     crm.ensure_properties("deals", DEAL_PROPERTIES)
+    crm.ensure_properties("invoices", INVOICE_PROPERTIES)
 
 
 def missing_properties(crm: HubSpotCRM) -> dict[str, list[str]]:
     """The SOP's custom properties the account lacks, by object type (a read: `onboard doctor`, `setup`)."""
-    wanted = {"companies": COMPANY_PROPERTIES, "deals": DEAL_PROPERTIES}
+    wanted = {"companies": COMPANY_PROPERTIES, "deals": DEAL_PROPERTIES, "invoices": INVOICE_PROPERTIES}
     return {kind: [n for n in specs if n not in have] for kind, specs in wanted.items()
             for have in (crm.property_names(kind),)}
 
@@ -209,6 +211,22 @@ def discount_billing(crm: HubSpotCRM, deal_id: str, percent: int) -> int:
     return crm.discount_line_items(deal_id, percent)
 
 
+@side_effect(done_key=lambda p: p["key"])
+def create_invoice_draft(crm: HubSpotCRM, key: str, currency: str, contact_id: str, company_id: str, deal_id: str,
+                         lines: list[dict[str, object]], invoice_date: date, due_date: date) -> Record:
+    """An invoice of the billing schedule, in draft for Finance to approve, with its own copies of the deal's
+    line items; keyed, so a re-run finds it instead of making a second."""
+    return crm.create_invoice_draft(key, currency, contact_id, lines,
+                                    {"hs_invoice_date": invoice_date.isoformat(), "hs_due_date": due_date.isoformat()},
+                                    company_id=company_id, deal_id=deal_id)
+
+
+@side_effect(done_key=lambda p: p["invoice_id"])
+def issue_invoice(crm: HubSpotCRM, invoice_id: str) -> Record:
+    """Finance approved: the draft invoice is issued (``open``); one already issued is left as it is."""
+    return crm.issue_invoice(invoice_id)
+
+
 @side_effect("A2.2")
 def ensure_engagement_properties(crm: HubSpotCRM, names: list[str]) -> None:
     """The company properties the engagement keeps (accounts onboarded before they existed get them now)."""
@@ -249,6 +267,16 @@ def company_with(crm: HubSpotCRM, prop: str, value: str) -> str | None:
 def read_company(crm: HubSpotCRM, company_id: str) -> dict[str, str | None]:
     """The company's SOP properties (what earlier runs already recorded)."""
     return dict(crm.get("companies", company_id, list(COMPANY_PROPERTIES)).properties)
+
+
+def deal_line_items(crm: HubSpotCRM, deal_id: str) -> list[Record]:
+    """The deal's line items as they are now (a retention discount included)."""
+    return crm.line_items("deals", deal_id)
+
+
+def find_invoice(crm: HubSpotCRM, key: str) -> Record | None:
+    """The invoice keyed ``key`` (with its status and amount), or None."""
+    return crm.find_invoice(key)
 
 
 def find_deal(crm: HubSpotCRM, domain: str) -> Record | None:

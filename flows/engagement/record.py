@@ -12,12 +12,14 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 from integrations.hubspot import Record
 from services import Services
+from sop.billing import invoice_actions
 from sop.profile import Person, Role
+from sop.rules import ServicePackage
 from sop.timeline import Action, ActionKind, EngagementRules, on_event, plan_timeline
 from tasks import hubspot
 
@@ -133,7 +135,24 @@ def timeline_for(svc: Services, rec: ClientRecord) -> list[Action]:
         if f"{ActionKind.RETENTION_OFFER.value}:{slot}" not in planned and offer.get("offered"):
             timeline.append(on_event(ActionKind.RETENTION_OFFER, slot, date.fromisoformat(offer["offered"]),
                                      svc.engagement_rules, svc.profile.tz))
+    if (billing := billing_plan(svc, rec)) is not None:  # invoice:<n>, the package's invoices after the deposit
+        package, start, term_end = billing
+        timeline += invoice_actions(package.billing, start, term_end, svc.engagement_rules, svc.profile.tz)
     return sorted(timeline, key=lambda a: (a.at, a.kind, a.key))
+
+
+def billing_plan(svc: Services, rec: ClientRecord) -> tuple[ServicePackage, date, date] | None:
+    """The client's package, service start and term end (what its invoices are dated from), or None before
+    phase 3 put them on the company (or for a package no longer in the catalogue)."""
+    start, weeks, key = rec.day("service_start_date"), rec.get("project_weeks"), rec.get("service_package")
+    if not (start and weeks and key):
+        return None
+    try:
+        package = svc.rules.package(key)
+    except KeyError:
+        return None
+    completion = start + timedelta(weeks=int(float(weeks)))
+    return package, start, svc.engagement_rules.retention.term_end(start, completion)
 
 
 def retention_offers(rec: ClientRecord) -> dict[str, dict[str, str]]:

@@ -16,6 +16,7 @@ import services
 from flows.engagement.check_in import check_in
 from flows.engagement.complete_onboarding import complete_onboarding
 from flows.engagement.halfway_feedback import halfway_feedback
+from flows.engagement.invoices import invoice
 from flows.engagement.monthly_report import monthly_report
 from flows.engagement.onboarding_survey import onboarding_survey
 from flows.engagement.plan import store_plan
@@ -40,6 +41,7 @@ FLOW_FOR = {
     ActionKind.REQUEST_TESTIMONIAL: request_testimonial,
     ActionKind.RETENTION_OFFER: retention,
     ActionKind.RETENTION_CHECK: retention,
+    ActionKind.INVOICE: invoice,
 }
 
 

@@ -7,6 +7,7 @@ from datetime import date, datetime, timedelta
 from prefect import flow
 
 from flows import email_marketing
+from flows.engagement.invoices import draft_deposit
 from flows.journal import record
 from flows.onboarding.meetings import meeting_slot
 from flows.onboarding.phase import phase_of
@@ -92,7 +93,8 @@ def service_start(client: NewClient, kickoff_at: datetime, svc: Services) -> dat
 
 @sop_step("A3.1", "B3.1")
 def create_accounts(client: NewClient, svc: Services, lead: Lead, agreement: Agreement) -> str:
-    """SOP-B 3.1 / A3.1: a unique client id, the CRM profile completed (customer), billing set up."""
+    """SOP-B 3.1 / A3.1: a unique client id, the CRM profile completed (customer), billing set up: the package as
+    the deal's line item, then the schedule's deposit invoice drafted for Finance to approve (its own run)."""
     hub = svc.clients.hubspot
     known = hubspot.read_company(hub, lead.company_id)
     client_id = known.get("client_id")
@@ -106,7 +108,10 @@ def create_accounts(client: NewClient, svc: Services, lead: Lead, agreement: Agr
         lambda: hubspot.update_contact(hub, lead.contact_id, {"lifecyclestage": "customer"}),
         lambda: hubspot.add_billing_line_item(hub, lead.deal_id, package.name, 1, agreement.price))
     record("A3.1", "CRM profile completed", f"client id {client_id}; lifecycle customer")
-    record("B3.1", "Billing account created", f"{svc.rules.billing}: {package.name} {agreement.price:,}")
+    invoice = draft_deposit(svc, client.domain, lead.ids(), package)
+    record("B3.1", "Billing account created", f"{svc.rules.billing}: {package.name} {agreement.price:,}"
+           + (f"; deposit invoice drafted ({svc.rules.currency} {float(invoice.properties.get('hs_amount_billed') or 0):,.2f}"
+              f", {invoice.properties.get('hs_invoice_status')}), for Finance to approve" if invoice else ""))
     return client_id
 
 

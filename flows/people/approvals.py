@@ -115,6 +115,20 @@ class KickoffOutcome(RunInput):
     next_steps: str = Field(min_length=3, title="Next steps", description="Immediate next steps and owners")
 
 
+class InvoiceApproval(RunInput):
+    """SOP-B, Finance — approve this invoice before it is issued to the client?"""
+
+    decision: Literal["approve", "hold"] = Field(
+        title="Decision", description="approve: the invoice is issued (open) and can be paid; hold: it stays a draft")
+    reason: str = Field("", title="Why", description="For a hold: what is wrong (recorded in HubSpot)")
+
+    @model_validator(mode="after")
+    def _a_hold_says_why(self):
+        if self.decision == "hold" and len(self.reason.strip()) < 3:
+            raise ValueError("a hold needs the reason: fill in Why")
+        return self
+
+
 def package_label(p: ServicePackage) -> str:
     """What the dropdown shows for a package: its name, price and services."""
     return f"{p.name} — {p.price:,} — {', '.join(s.value.replace('_', ' ') for s in p.services)}"

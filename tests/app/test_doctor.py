@@ -76,6 +76,7 @@ def test_a_fresh_account_fails_the_doctor_then_setup_and_the_admin_steps_make_it
     # a call the missing scope refuses is a failed check naming the scope, never a crash
     assert "users:read.email" in by_what[("slack", "members (users:read.email)")].fix
     assert "crm.objects.owners.read" in by_what[("hubspot", "owners")].fix
+    assert by_what[("hubspot", "invoices")].ok  # the invoices scopes were granted
     zoom = by_what[("zoom", "host lindiwe@brightpath.example")]
     assert "40 minutes" in zoom.detail and "60" in zoom.detail  # the kick-off is longer than a Basic meeting
 
@@ -85,7 +86,7 @@ def test_a_fresh_account_fails_the_doctor_then_setup_and_the_admin_steps_make_it
     from app.sandbox_admin import play_administrator
     from app.setup import steps
 
-    assert [s.needed for s in steps(svc)] == [True, True, True, True, True]  # the last: Keap's stage tags
+    assert [s.needed for s in steps(svc)] == [True] * 6  # with the invoice key property and Keap's stage tags
     for step in steps(svc):
         step.do()
     assert failed(run_checks(svc)) == admin_only  # what only an administrator can do
@@ -99,8 +100,18 @@ def test_a_fresh_account_fails_the_doctor_then_setup_and_the_admin_steps_make_it
     assert doctor_cli(root).returncode == 0
 
     after_setup = state(root)
-    assert [s.needed for s in steps(svc)] == [False, False, False, False, False]  # again: nothing to create
+    assert [s.needed for s in steps(svc)] == [False] * 6  # again: nothing to create
     assert state(root) == after_setup
+
+
+def test_the_doctor_names_a_missing_invoices_scope():
+    from flows.preflight import hubspot_checks
+
+    with sandbox_server(rate_limits="off", withheld_scopes={"hubspot": ["crm.objects.invoices.write"]}) as sandbox:
+        svc = Services(Settings(sandbox_url=sandbox.root), sandbox_clients(sandbox.root), clock=None)
+        by_what = {c.what: c for c in hubspot_checks(svc)}
+    line = by_what["invoices"]
+    assert not line.ok and "crm.objects.invoices.write" in line.detail and "crm.objects.invoices.write" in line.fix
 
 
 def test_teams_exist_only_in_an_organization_and_a_licence_is_the_administrators(fresh):

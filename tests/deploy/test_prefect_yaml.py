@@ -52,8 +52,10 @@ def read_deployments(pool: str) -> dict:
 
 def test_prefect_yaml_names_every_deployment_with_its_schedule():
     assert set(SPECS) == {"new-client", "engagement-sweep", "waits-sweep", "kpi-report", "halfway-adjustments",
-                          *FOLLOW_UPS}
+                          "invoice-approval", *FOLLOW_UPS}
     assert not SPECS["halfway-adjustments"].get("schedules")  # started by the halfway feedback, never scheduled
+    assert not SPECS["invoice-approval"].get("schedules")  # started when an invoice is drafted, never scheduled
+    assert SPECS["invoice-approval"]["entrypoint"] == "flows/engagement/invoices.py:invoice_approval"
     assert [(s["cron"], s["timezone"]) for s in SPECS["waits-sweep"]["schedules"]] == [("*/5 * * * *", COMPANY_TZ)]
     assert SPECS["new-client"]["entrypoint"] == "flows/onboarding/new_client.py:onboard_client"
     assert not SPECS["new-client"].get("schedules")
@@ -146,6 +148,9 @@ def test_new_client_form_has_choices_and_formats(deployed):
 def test_follow_ups_take_a_client_and_a_day(deployed):
     adjustments = deployed["halfway-adjustments"].parameter_openapi_schema
     assert set(adjustments["required"]) == {"client_domain", "score", "as_of"}
+    approval = deployed["invoice-approval"].parameter_openapi_schema
+    assert set(approval["required"]) == {"client_domain", "number"}
+    assert approval["properties"]["number"]["type"] == "integer"
     for name in FOLLOW_UPS:
         schema = deployed[name].parameter_openapi_schema
         props = schema["properties"]

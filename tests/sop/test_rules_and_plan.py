@@ -48,6 +48,39 @@ def test_bad_rules_name_file_and_field(tmp_path):
         load_rules(path)
 
 
+@pytest.mark.parametrize(("billing", "error"), [
+    ({"deposit_percent": 30, "then": "milestones", "milestones": [{"name": "Half", "after_weeks": 4, "percent": 60}]},
+     r"service_packages.0.billing: .*add up to 90, not 100"),
+    ({"deposit_percent": 30, "then": "quarterly"}, r"service_packages.0.billing.then: "),
+    ({"deposit_percent": 30, "then": "milestones", "milestones": []}, r"service_packages.0.billing: .*at least one"),
+    ({"deposit_percent": 30, "then": "milestones", "milestones": [{"name": "Late", "after_weeks": 9, "percent": 70}]},
+     r"service_packages.0: .*Late fall after the package's 8 weeks"),
+])
+def test_a_bad_billing_schedule_names_file_and_field(tmp_path, billing, error):
+    data = yaml.safe_load((REPO / "config" / "onboarding.yaml").read_text())
+    data["service_packages"][0]["billing"] = billing
+    path = tmp_path / "rules.yaml"
+    path.write_text(yaml.safe_dump(data))
+    with pytest.raises(RulesError, match=r"rules.yaml: invalid onboarding rules: .*" + error):
+        load_rules(path)
+
+
+def test_billing_schedules_as_invoices_add_up_to_the_price():
+    from sop.billing import invoice_parts
+
+    start = date(2026, 1, 31)
+    monthly = invoice_parts(RULES.package("operate").billing, start, date(2026, 12, 31))  # 30%, then 11 months
+    assert [p.due for p in monthly[:3]] == [None, date(2026, 2, 28), date(2026, 3, 31)]  # clamped, never dragged
+    assert len(monthly) == 12 and round(sum(p.amount(95_000.33) for p in monthly), 2) == 95_000.33
+    short = invoice_parts(RULES.package("launch").billing, start, date(2026, 2, 20))  # a term under a month
+    assert [(p.label, p.due, p.amount(60_000)) for p in short] == [
+        ("deposit (30%)", None, 18_000), ("month 1 of 1", date(2026, 2, 20), 42_000)]
+    grow = invoice_parts(RULES.package("grow").billing, start, date(2026, 7, 18))
+    assert [(p.n, p.due, p.percent) for p in grow] == [(0, None, 20), (1, date(2026, 3, 14), 30),
+                                                       (2, date(2026, 4, 25), 25), (3, date(2026, 7, 18), 25)]
+    assert "30% invoiced as a deposit" in RULES.package("launch").billing.describe()
+
+
 def test_client_ids():
     assert client_id_prefix("Acme Corp (Pty) Ltd") == "ACME"
     assert client_id_prefix("Zoë & Fils Café") == "ZFC"

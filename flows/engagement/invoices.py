@@ -1,0 +1,169 @@
+"""SOP-B (Finance: billing and invoicing): the package's billing schedule as HubSpot invoices.
+
+Each invoice of the schedule (``sop/billing.py``: the deposit at account setup, B3.1; then each month or
+milestone, the engagement's ``invoice:<n>`` actions) is drafted in HubSpot, keyed ``<domain>:invoice:<n>``
+so a re-run finds it, with its own copies of the deal's line items as they are at that moment (a
+retention discount accepted before shows on it), for the share of the price it bills. Finance approves
+it in a run of its own, so neither the new-client run nor the daily sweep waits on a person: from a
+deployment's run, a run of the ``invoice-approval`` deployment (it suspends while it waits); from flows
+called directly (the demo, the tests), a thread of this process. Approved, the invoice is issued (HubSpot
+status ``open``) and noted on the CRM; on hold it stays a draft, noted with the reason. Issuing checks the
+status first, so a retried or repeated approval never issues twice.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import os
+import threading
+from datetime import date, timedelta
+
+from prefect import flow, get_run_logger
+from prefect.context import AsyncClientContext, FlowRunContext, SyncClientContext, TaskRunContext
+from prefect.exceptions import ObjectNotFound
+
+import services
+from flows.engagement.channels import local_at
+from flows.engagement.record import DONE, SKIPPED, ClientRecord, billing_plan, load_record
+from flows.people.approvals import InvoiceApproval
+from flows.people.waits import ask_staff, escalate
+from integrations.hubspot import Record
+from services import Services
+from sop.billing import InvoicePart, deposit, invoice_parts
+from sop.profile import Role
+from sop.rules import ServicePackage
+from tasks import hubspot
+
+DEPLOYMENT = "invoice-approval/invoice-approval"
+THREADS: list[threading.Thread] = []  # the in-process approvals (tests wait for them)
+
+
+def invoice_key(domain: str, number: int) -> str:
+    return f"{domain}:invoice:{number}"
+
+
+def draft_invoice(svc: Services, domain: str, ids: dict[str, str], package: ServicePackage, part: InvoicePart,
+                  on: date) -> Record | None:
+    """Invoice ``part`` in draft (found if it exists): the deal's line items as they are now, each for the
+    part's share of its price, with its discount; then Finance is asked in a run of its own. None when the
+    deal has no line items to bill."""
+    hub = svc.clients.hubspot
+    items = hubspot.deal_line_items(hub, ids["deals"])
+    if not items:
+        return None
+    lines = []
+    for item in items:
+        p = item.properties
+        line = {"name": f"{p.get('name')} — {part.label}", "quantity": p.get("quantity") or "1",
+                "price": part.amount(float(p.get("price") or 0))}
+        if p.get("hs_discount_percentage"):
+            line["hs_discount_percentage"] = p["hs_discount_percentage"]
+        lines.append(line)
+    invoice = hubspot.create_invoice_draft(hub, invoice_key(domain, part.n), svc.rules.currency, ids["contacts"],
+                                           ids["companies"], ids["deals"], lines, on,
+                                           on + timedelta(days=package.billing.due_days))
+    if (invoice.properties.get("hs_invoice_status") or "draft") == "draft":
+        request_approval(svc, domain, part.n)
+    return invoice
+
+
+def draft_deposit(svc: Services, domain: str, ids: dict[str, str], package: ServicePackage) -> Record | None:
+    """B3.1: the deposit invoice of the package's schedule (None without a deposit or a line item)."""
+    part = deposit(package.billing)
+    return draft_invoice(svc, domain, ids, package, part, svc.now().astimezone(svc.profile.tz).date()) if part else None
+
+
+def request_approval(svc: Services, domain: str, number: int) -> None:
+    """Start Finance's approval run for invoice ``number``; never waits for it."""
+    params = {"client_domain": domain, "number": number}
+    if os.environ.get("PREFECT__FLOW_RUN_ID"):  # this process runs a deployment's run (a worker, `onboard serve`)
+        try:
+            from prefect.deployments import run_deployment
+
+            run_deployment(DEPLOYMENT, parameters=params, timeout=0, as_subflow=False,
+                           idempotency_key=f"invoice-approval-{domain}-{number}")
+            return
+        except ObjectNotFound:  # not deployed on this server
+            pass
+    name = f"invoice-approval-{domain}-{number}"
+    if any(t.name == name for t in THREADS):
+        return  # asked once in this process, as a deployment run is once per invoice (its idempotency key)
+    thread = threading.Thread(target=contextvars.copy_context().run, args=(_top_level, svc, domain, number), name=name,
+                              daemon=True)
+    THREADS.append(thread)
+    thread.start()
+
+
+def _top_level(svc: Services, domain: str, number: int) -> None:
+    # a run of its own, not a subflow of the run that asked (which may have ended by then), on the asker's services
+    for context in (FlowRunContext, TaskRunContext, SyncClientContext, AsyncClientContext):
+        context.__var__.set(None)
+    with services.use_services(svc):
+        invoice_approval(domain, number)
+
+
+def schedule_of(svc: Services, rec: ClientRecord) -> tuple[ServicePackage, list[InvoicePart]] | None:
+    """The client's package and its invoices (None before the package and the plan dates are on the CRM)."""
+    plan = billing_plan(svc, rec)
+    return (plan[0], invoice_parts(plan[0].billing, plan[1], plan[2])) if plan else None
+
+
+def run_invoice(svc: Services, rec: ClientRecord, as_of: date, key: str) -> str:
+    """The engagement's ``invoice:<n>``: invoice n drafted and Finance asked (in a run of its own)."""
+    number = int(key.partition(":")[2])
+    schedule = schedule_of(svc, rec)
+    part = next((p for p in schedule[1] if p.n == number), None) if schedule else None
+    deal = hubspot.find_deal(svc.clients.hubspot, rec.domain)
+    if part is None or deal is None or not rec.contact_id:
+        get_run_logger().warning("%s: %s has nothing to bill (no package schedule, deal or contact)", rec.domain, key)
+        return SKIPPED
+    ids = {"companies": rec.id, "contacts": rec.contact_id, "deals": deal.id}
+    return DONE if draft_invoice(svc, rec.domain, ids, schedule[0], part, as_of) else SKIPPED
+
+
+@flow(name="invoice", flow_run_name="invoice {client_domain} {as_of}", log_prints=True)
+def invoice(client_domain: str, as_of: date, key: str) -> str:
+    """SOP-B Finance: invoice n of the billing schedule drafted and sent for Finance's approval."""
+    svc = services.current()
+    return run_invoice(svc, load_record(svc, client_domain), as_of, key)
+
+
+@flow(name="invoice-approval", flow_run_name="invoice-approval {client_domain} #{number}", log_prints=True)
+def invoice_approval(client_domain: str, number: int) -> str:
+    """SOP-B Finance: Finance approves invoice ``number`` (a typed form in the Prefect UI), then it is issued;
+    on hold it stays a draft. Both noted on the CRM. ``issued``, ``held`` or ``missing``."""
+    svc = services.current()
+    hub = svc.clients.hubspot
+    found = hubspot.find_invoice(hub, invoice_key(client_domain, number))
+    if found is None:
+        return "missing"
+    if (found.properties.get("hs_invoice_status") or "draft") != "draft":
+        return "issued"  # issued already (an earlier approval): never twice
+    rec = load_record(svc, client_domain)
+    deal = hubspot.find_deal(hub, client_domain)
+    ids = {**rec.ids(), **({"deals": deal.id} if deal else {})}
+    p = found.properties
+    amount = f"{p.get('hs_currency')} {float(p.get('hs_amount_billed') or 0):,.2f}"
+    url = hub.account().record_url("0-53", found.id)
+    decision = ask_staff(svc, InvoiceApproval, svc.rules.wait("invoice_approval"), what=f"Invoice approval {number}",
+                         approver=svc.person(Role.FINANCE), client_name=rec.client.company_name, domain=client_domain,
+                         context={"Invoice": url, "Amount": amount, "Due": (p.get("hs_due_date") or "")[:10]})
+    today = svc.now().astimezone(svc.profile.tz).date()
+
+    def noted(body: str, what: str) -> None:
+        hubspot.add_note(hub, body, local_at(svc, today, svc.engagement_rules.action_time), None, ids,
+                         key=f"{client_domain}:invoice-{number}-{what}")
+
+    if decision is None:
+        escalate(svc, rec.client.company_name, client_domain, f"Finance did not approve invoice {number} in time",
+                 "it stays a draft until Finance approves it (run invoice-approval again)")
+        noted(f"Invoice {number} ({amount}) not approved in time: it stays a draft.", "timed-out")
+        return "held"
+    if decision.decision == "hold":
+        noted(f"<b>Invoice {number} held by Finance</b> ({amount}): {decision.reason}. It stays a draft.", "held")
+        return "held"
+    issued = hubspot.issue_invoice(hub, found.id)
+    noted(f"<b>Invoice {number} issued</b>: {amount}, due {(issued.properties.get('hs_due_date') or '')[:10]}; "
+          f"approved by Finance.", "issued")
+    get_run_logger().info("%s: invoice %d issued (%s)", client_domain, number, amount)
+    return "issued"
