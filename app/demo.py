@@ -64,6 +64,7 @@ def run_demo(state: Path | None, as_json: bool, client_file: Path = SAMPLE_CLIEN
     home = Path(tempfile.mkdtemp(prefix="onboard-demo-"))
     prefect_env(home)
     os.environ.setdefault("ONBOARD_WAIT_HOUR_SECONDS", "5")  # a one-day wait lasts 2 minutes in the demo
+    os.environ.setdefault("ONBOARD_MEETING_HOUR_SECONDS", "0.05")  # a meeting a day ahead ends 1.2 s later
     os.environ.setdefault("ONBOARD_POLL_SECONDS", "0.5")
 
     from app.sandbox import sandbox_server

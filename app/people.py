@@ -110,6 +110,8 @@ class Staff(_Background):
         if not (run.state and run.state.is_paused()):
             return
         key = run.state.state_details.pause_key or ""
+        if not run.state.state_details.run_input_keyset:  # no form: a wait for a meeting to end, not a question
+            return
         if (str(run.id), key) in self._done:
             return
         decision = self.policy(key, run.name)

@@ -372,6 +372,7 @@ def offline_stack(name: str, say=print, own_process: bool = False, **sandbox_con
     home = Path(tempfile.mkdtemp(prefix=f"onboard-{name}-"))
     prefect_env(home)
     os.environ.setdefault("ONBOARD_WAIT_HOUR_SECONDS", "1")
+    os.environ.setdefault("ONBOARD_MEETING_HOUR_SECONDS", "0.05")
     os.environ.setdefault("ONBOARD_POLL_SECONDS", "0.3")
     with ExitStack() as stack:
         if "PREFECT_API_URL" not in os.environ and "PREFECT_API_DATABASE_CONNECTION_URL" not in os.environ:

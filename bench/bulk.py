@@ -38,6 +38,7 @@ def main() -> int:
     os.environ["ONBOARD_RATE_BUDGET_SCALE"] = str(args.time_scale)
     # an "hour" of the SOP's waits lasts a minute: no wait times out while a run queues for its budget
     os.environ.setdefault("ONBOARD_WAIT_HOUR_SECONDS", "60")
+    os.environ.setdefault("ONBOARD_MEETING_HOUR_SECONDS", "0.05")
     from app.simulate import offline_stack, onboard_all, sample_clients
 
     say = lambda m: print(m, flush=True)  # noqa: E731

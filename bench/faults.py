@@ -40,6 +40,7 @@ def main() -> int:
     # approvals are answered within a second or two, but 50 runs on two cores need slack: an "hour"
     # of the SOP's waits lasts 10 s here, so no wait times out under the load itself
     os.environ.setdefault("ONBOARD_WAIT_HOUR_SECONDS", "10")
+    os.environ.setdefault("ONBOARD_MEETING_HOUR_SECONDS", "0.05")
     q = args.fault_rate / 4
     faults = {v: FaultConfig(rate_limit=q, server_error=q, unavailable=q, slow=q, slow_seconds=args.slow_seconds)
               for v in VENDORS}

@@ -61,8 +61,10 @@ class Services:
         """A YAML file of templates/ (intake questions, project plan)."""
         return yaml.safe_load((self.settings.templates_dir / name).read_text())
 
-    def wait_seconds(self, hours: float) -> float:
-        return hours * self.settings.wait_hour_seconds
+    def wait_seconds(self, hours: float, *, to_meeting: bool = False) -> float:
+        """Seconds in ``hours`` of a wait (``to_meeting``: of the time until a meeting ends), as the settings
+        scale them."""
+        return hours * ((to_meeting and self.settings.meeting_hour_seconds) or self.settings.wait_hour_seconds)
 
 
 def build_services(settings: Settings | None = None, clock: Callable[[], datetime] | None = None) -> Services:

@@ -29,6 +29,10 @@ class Settings(BaseSettings):
     templates_dir: Path = REPO / "templates"
     # Seconds in one "hour" of the approval waits in config/onboarding.yaml; tests and demos shrink it.
     wait_hour_seconds: float = Field(3600.0, gt=0)
+    # Seconds in one hour of the time until a meeting ends, for a wait that starts only then (the notes of
+    # the discovery call, the kick-off's outcome); None: as wait_hour_seconds. Meetings are booked a day or
+    # more ahead, so the demo and tests shrink this further than the waits.
+    meeting_hour_seconds: float | None = Field(None, gt=0)
     # How a run waits on a person (flows/people/waits.py): "suspend" releases its process (a deployment's
     # run; the waits sweep reminds and resumes); "pause" keeps it (the demo, tests, direct calls).
     waits: Literal["suspend", "pause"] = "suspend"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+from datetime import timedelta
 
 from prefect import flow, get_run_logger
 
@@ -178,14 +179,17 @@ def collect_intake(client: NewClient, svc: Services, lead: Lead, specialist: Per
 
 @sop_step("A2.3")
 def record_discovery_notes(client: NewClient, svc: Services, lead: Lead, specialist: Person) -> Lead:
-    """SOP-A 2.3: the specialist's notes -> HubSpot note (contact, company, deal) and a Doc in Drive."""
+    """SOP-A 2.3: after the discovery call, the specialist's notes -> HubSpot note (contact, company,
+    deal) and a Doc in Drive."""
     wait = svc.rules.wait("discovery_notes")
+    minutes = timedelta(minutes=svc.rules.meetings.discovery_minutes)
+    call_ends = lead.discovery_at + minutes if lead.discovery_at else None  # asked once the call is over
     asked = {q["key"]: q["title"] for q in svc.surveys.intake.question_specs()}  # the client's answers, by question
     context = {"Contact": f"{client.contact_person}, {client.contact_title} <{client.email}>",
                "Requested services": ", ".join(s.value.replace("_", " ") for s in client.requested_services),
                "Budget": f"{client.budget:,}", **{asked.get(k, k): v for k, v in lead.intake_answers.items()}}
     notes = ask_staff(svc, DiscoveryNotes, wait, what="Discovery call notes", approver=specialist,
-                      client_name=client.company_name, domain=client.domain, context=context)
+                      client_name=client.company_name, domain=client.domain, context=context, not_before=call_ends)
     if notes is None:  # escalate: the account manager gets one more period to write them
         escalate(svc, client.company_name, client.domain, "discovery notes are missing", "ask the account manager")
         notes = ask_staff(svc, DiscoveryNotes, wait, what="Discovery call notes (escalated)",

@@ -55,7 +55,7 @@ def set_up(client: NewClient, svc: Services, lead: Lead, agreement: Agreement) -
         lambda: announce_channel(client, svc, lead, team, client_id, project, channel, start, package.weeks),
         lambda: invite_to_kickoff(client, svc, lead, team, manager, package, kickoff_key, kickoff_at, meeting, start,
                                   project, channel.name))
-    record_kickoff(client, svc, lead, manager)
+    record_kickoff(client, svc, lead, manager, kickoff_at)
     hand_off(svc, lead, kickoff_at, start, package.weeks, manager)
     email_marketing.at_stage(svc, MarketingStage.ONBOARDED, "B4.1", str(client.email), client.contact_person)
     return Setup(client_id=client_id, asana_project_gid=project.gid, slack_channel_id=channel.id,
@@ -256,11 +256,12 @@ def invite_to_kickoff(client: NewClient, svc: Services, lead: Lead, team: list[P
 
 
 @sop_step("B3.4")
-def record_kickoff(client: NewClient, svc: Services, lead: Lead, manager: Person) -> None:
+def record_kickoff(client: NewClient, svc: Services, lead: Lead, manager: Person, kickoff_at: datetime) -> None:
     """SOP-B 3.4: after the kick-off, the confirmed objectives, timeline and next steps -> HubSpot + Drive."""
     wait = svc.rules.wait("kickoff_outcome")
+    ends = kickoff_at + timedelta(minutes=svc.rules.meetings.kickoff_minutes)
     outcome = ask_staff(svc, KickoffOutcome, wait, what="Kick-off outcome", approver=manager,
-                        client_name=client.company_name, domain=client.domain,
+                        client_name=client.company_name, domain=client.domain, not_before=ends,
                         context={"Client contact": f"{client.contact_person} <{client.email}>",
                                  "Client folder": f"https://drive.google.com/drive/folders/{lead.folder_ids.get('root', '')}"})
     if outcome is None:

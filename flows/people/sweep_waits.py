@@ -3,6 +3,9 @@
 A suspended run holds no process, so nothing of it can remind anyone or notice the deadline: this
 flow does, from the run's ``WaitRecord`` (``flows/people/waits.py``). For each suspended run it
 - resumes the run when the client has answered (a response to the wait's Google Form);
+- resumes a run waiting for its wait to start (a wait about a meeting, from the meeting's end) once
+  that time has come, marking the wait started (the run's input ``started-<name>``): the run then
+  tells the person and waits for the answer;
 - past the wait's deadline, marks the wait timed out (the run's input ``timeout-<name>``) and
   resumes the run, which then follows the wait's ``on_timeout`` path (escalate, decline, end);
 - else sends the reminder that is due (staff: Slack DM and email with the link to answer; client:
@@ -29,8 +32,8 @@ from prefect.input import read_flow_run_input
 from prefect.states import Scheduled
 
 import services
-from flows.people.waits import (WaitRecord, create_once, local_time, remind, remind_client, timeout_input,
-                                wait_input)
+from flows.people.waits import (WaitRecord, before_key, create_once, local_time, remind, remind_client,
+                                started_input, timeout_input, wait_input)
 from services import Services
 from tasks import forms
 
@@ -68,7 +71,13 @@ def send_reminder(svc: Services, record: WaitRecord, n: int) -> None:
 
 
 def sweep_one(svc: Services, run: FlowRun, record: WaitRecord, now: datetime) -> str:
-    """What the sweep did for one waiting run: answered | timed_out | reminded | waiting."""
+    """What the sweep did for one waiting run: started | answered | timed_out | reminded | waiting."""
+    if run.state.state_details.pause_key == before_key(record.name):  # the wait starts at asked_at (a meeting's end)
+        if now < record.asked_at:
+            return "waiting"
+        create_once(started_input(record.name), {"at": now.isoformat()}, flow_run_id=run.id)
+        resume(run)
+        return "started"
     if record.client_form_id and forms.read_responses(svc.clients.forms, record.client_form_id):
         resume(run)
         return "answered"

@@ -4,14 +4,17 @@ Every wait is written down when it starts (``WaitRecord``: who, what, since when
 link; a Prefect flow-run input of the waiting run, so it outlives any process), the person asked is
 told at once (Slack DM and email), reminders follow at the configured interval, and the wait ends
 after the configured timeout: the caller then follows the wait's ``on_timeout`` path (escalate,
-decline or end), never silently.
+decline or end), never silently. A wait about a meeting (``not_before``: the meeting's end) starts
+only then: the run first waits, as below, for that time; the person is told, reminded and timed out
+from it.
 
 How a run waits (``Settings.waits``):
 - ``suspend`` (default): a run of a deployment suspends (``suspend_flow_run``): it ends its process
   and holds nothing while it waits. The waits sweep (``flows/people/sweep_waits.py``, scheduled) sends
-  the reminders, notices a client's answer, and resumes the run at its deadline; staff resume it by
-  answering. The resumed run starts again from the top and skips every step already done (task
-  results persisted per run, ``tasks.base.run_scope``); the same pause key returns the answer.
+  the reminders, notices a client's answer, and resumes the run at its deadline (and a wait about a
+  meeting when it starts); staff resume it by answering. The resumed run starts again from the top
+  and skips every step already done (task results persisted per run, ``tasks.base.run_scope``); the
+  same pause key returns the answer.
 - ``pause``, and any run that is not a deployment's top-level run (Prefect suspends only those): the
   run pauses in its process and checks for the answer itself (the demo and the tests).
 
@@ -21,6 +24,7 @@ asked again with the error shown in the form, under the next key; it never fails
 
 from __future__ import annotations
 
+import math
 import re
 import time
 from collections.abc import Callable
@@ -88,6 +92,7 @@ class WaitRecord(BaseModel):
     on_timeout: str
     link: str  # where the answer is given: the run's page (staff) or the client's form
     client_form_id: str | None = None  # a client wait ends when this Google Form has a response
+    not_before: datetime | None = None  # the end of the meeting the wait is about (asked_at: then, or later)
     reminder: ClientReminder | None = None
 
     def reminders_due(self, now: datetime) -> int:
@@ -102,6 +107,15 @@ def timeout_input(name: str) -> str:
     return f"timeout-{name}"
 
 
+def before_key(name: str) -> str:
+    """The pause key of a run waiting for its wait ``name`` to start (the waits sweep resumes it then)."""
+    return f"{name}-before"
+
+
+def started_input(name: str) -> str:
+    return f"started-{name}"
+
+
 def can_suspend(svc: Services) -> bool:
     """Prefect suspends only a deployment's top-level run (a subflow or a direct call pauses)."""
     ctx = FlowRunContext.get()
@@ -109,16 +123,25 @@ def can_suspend(svc: Services) -> bool:
                 and not ctx.flow_run.parent_task_run_id)
 
 
-def open_wait(svc: Services, name: str, wait: Wait, **fields: Any) -> WaitRecord:
+def starts_at(svc: Services, now: datetime, not_before: datetime | None) -> datetime:
+    """When a wait that may not start before ``not_before`` starts: now, or after the time until then,
+    scaled as the settings scale it (real time in production; shrunk in the demo and tests)."""
+    if not_before is None or not_before <= now:
+        return now
+    return now + (not_before - now) * (svc.wait_seconds(1, to_meeting=True) / 3600)
+
+
+def open_wait(svc: Services, name: str, wait: Wait, not_before: datetime | None = None, **fields: Any) -> WaitRecord:
     """The run's record of this wait: the one written when it first started (a resumed or retried
-    run keeps its times), else a new one, written now."""
+    run keeps its times), else a new one, written now: asked at ``not_before`` if that is later."""
     stored = read_flow_run_input(wait_input(name))
     if stored:
         return WaitRecord.model_validate(stored)
-    now = svc.now()
-    record = WaitRecord(name=name, asked_at=now, deadline=now + timedelta(seconds=svc.wait_seconds(wait.timeout_hours)),
+    asked_at = starts_at(svc, svc.now(), not_before)
+    record = WaitRecord(name=name, asked_at=asked_at,
+                        deadline=asked_at + timedelta(seconds=svc.wait_seconds(wait.timeout_hours)),
                         remind_every_seconds=svc.wait_seconds(wait.remind_every_hours), on_timeout=wait.on_timeout,
-                        step=" ".join(current_sop_steps()), phase=current_phase(), **fields)
+                        step=" ".join(current_sop_steps()), phase=current_phase(), not_before=not_before, **fields)
     if not create_once(wait_input(name), record.model_dump(mode="json")):  # another process of the run wrote it first
         return WaitRecord.model_validate(read_flow_run_input(wait_input(name)))
     return record
@@ -170,6 +193,24 @@ def _back_to_running() -> None:
         client.set_flow_run_state(ctx.flow_run.id, Running(), force=True)
 
 
+def wait_to_start(svc: Services, record: WaitRecord, durable: bool) -> None:
+    """Until the wait's ``asked_at`` (a meeting's end): suspended (the waits sweep resumes the run
+    then), else paused in the process."""
+    left = (record.asked_at - svc.now()).total_seconds()
+    if left <= 0:
+        return
+    if durable:
+        # the waits sweep marks the wait started when it resumes the run: its clock decides, not this one
+        if read_flow_run_input(started_input(record.name)) is None:
+            suspend_flow_run(key=before_key(record.name))  # ends the process; resumed, it returns
+        return
+    try:  # a pause without a form: the run's page shows it waiting
+        pause_flow_run(key=before_key(record.name), timeout=math.ceil(left),
+                       poll_interval=max(0.05, min(svc.settings.poll_seconds, left / 2)))
+    except FlowPauseTimeout:
+        _back_to_running()
+
+
 def local_time(svc: Services, when: datetime) -> str:
     return when.astimezone(svc.profile.tz).strftime("%a %d %b %Y %H:%M %Z")
 
@@ -198,8 +239,11 @@ def escalate(svc: Services, client_name: str, domain: str, problem: str, path: s
 def describe(record: WaitRecord, svc: Services, approver: Person, context: dict[str, str], error: str | None) -> str:
     """What the Resume dialog shows above the form: the approval, the client, the deadline, the
     context needed to answer, and the error of a refused answer."""
+    asked = f"asked of {approver.name} <{approver.email}> on {local_time(svc, record.asked_at)}"
+    if record.not_before:
+        asked += f", about the meeting that ended {local_time(svc, record.not_before)}"
     lines = [f"**{record.what}**" + (f" — SOP step {record.step}" if record.step else ""),
-             f"Client: **{record.client}** ({record.domain}) · asked of {approver.name} <{approver.email}>",
+             f"Client: **{record.client}** ({record.domain}) · {asked}",
              f"Answer by **{local_time(svc, record.deadline)}**; after that the run will {record.on_timeout}."]
     if error:
         lines.insert(0, f"⚠️ **Your last answer was not accepted**: {error}. Please correct it and resume again.")
@@ -213,18 +257,21 @@ def refused(exc: ValidationError) -> str:
 
 
 def ask_staff(svc: Services, form: type[T], wait: Wait, *, what: str, approver: Person, client_name: str,
-              domain: str, context: dict[str, str] | None = None, initial: dict[str, Any] | None = None) -> T | None:
-    """Ask ``approver`` to answer ``form`` (``initial`` preselected, ``context`` shown above it); the
-    answer, or None once ``timeout_hours`` pass without one."""
+              domain: str, context: dict[str, str] | None = None, initial: dict[str, Any] | None = None,
+              not_before: datetime | None = None) -> T | None:
+    """Ask ``approver`` to answer ``form`` (``initial`` preselected, ``context`` shown above it), not
+    before ``not_before`` (a meeting's end: told, reminded and timed out from then); the answer, or
+    None once ``timeout_hours`` pass without one."""
     log = get_run_logger()
     name = slug(what)
-    record = open_wait(svc, name, wait, what=what, waits_on=str(approver.email), client=client_name, domain=domain,
-                       link=run_url())
+    record = open_wait(svc, name, wait, not_before, what=what, waits_on=str(approver.email), client=client_name,
+                       domain=domain, link=run_url())
     deadline_text = local_time(svc, record.deadline)
-    remind(svc, approver, what, client_name, domain, deadline_text, wait.on_timeout, 0, step=record.step)
-    waiting(record.step, what, f"on {approver.name} since {local_time(svc, record.asked_at)}; answer by {deadline_text}",
+    waiting(record.step, what, f"on {approver.name} from {local_time(svc, record.asked_at)}; answer by {deadline_text}",
             answer=record.link)
     durable = can_suspend(svc)
+    wait_to_start(svc, record, durable)
+    remind(svc, approver, what, client_name, domain, deadline_text, wait.on_timeout, 0, step=record.step)
     interval = record.remind_every_seconds
     ends = time.monotonic() + max(0.0, (record.deadline - svc.now()).total_seconds())
     attempt, reminders, error = 0, 0, None

@@ -9,6 +9,7 @@ looks only at what belongs to that client.
 from __future__ import annotations
 
 import base64
+import os
 import uuid
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -32,6 +33,8 @@ from sop.outcomes import Agreement, Lead
 WAIT_HOUR_SECONDS = 5.0  # one "hour" of config/onboarding.yaml's waits lasts 5 s: no reminder fires while
 # simulated staff answer, even on a busy machine; the timeout tests pass their own, shorter waits
 POLL_SECONDS = 0.2
+# the meetings are booked a day or more ahead: a wait that starts at one's end starts a fraction of a second later
+os.environ.setdefault("ONBOARD_MEETING_HOUR_SECONDS", "0.01")
 
 
 # ---------------------------------------------------------------------------------------- clients
