@@ -34,13 +34,14 @@ def test_cancelling_a_served_run_archives_what_it_made(served):
                      json={"parameters": {"client": client}}, timeout=30).json()
     actor = ClientActor(served.sandbox, email, INTAKE_ANSWERS, say=lambda m: None).start()  # fills in the intake form
     try:
-        def waiting_for_notes() -> bool:
+        def waiting_for_the_call() -> bool:
             state = served.flow_run(run["id"])["state"]
             if state["name"] == "Suspended" and state["state_details"]["pause_key"] == "intake-form-0":
                 sweep_waits(served)  # notices the client's answer and resumes the run
-            return state["name"] == "Suspended" and state["state_details"]["pause_key"] == "discovery-call-notes-0"
+            return state["name"] == "Suspended" and state["state_details"]["pause_key"] == "discovery-call-notes-before"
 
-        wait_for("the run to wait for the discovery call notes", waiting_for_notes, STEP_TIMEOUT, served, poll=1)
+        wait_for("the run to wait for the discovery call (its notes are asked after it)", waiting_for_the_call,
+                 STEP_TIMEOUT, served, poll=1)
     finally:
         actor.stop()
     events = [e for e in sandbox_state(served, "google").get("event", []) if domain in str(e.get("attendees"))]

@@ -16,6 +16,7 @@ import sys
 import time
 import uuid
 from collections import Counter
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +26,7 @@ from services.settings import REPO
 
 from .conftest import Served, wait_for
 
-RUN_TIMEOUT = 420  # s: seven waits, each a fresh flow-run process (~10 s) plus the sweep's run
+RUN_TIMEOUT = 540  # s: nine waits, each a fresh flow-run process (~10 s) plus the sweep's runs
 
 
 def processes_of(run_id: str) -> list[int]:
@@ -55,8 +56,9 @@ def run_deployment(served: Served, name: str, parameters: dict[str, Any]) -> dic
     return r.json()
 
 
-def sweep_waits(served: Served) -> dict[str, int]:
-    run = run_deployment(served, "waits-sweep/waits-sweep", {})
+def sweep_waits(served: Served, as_of: datetime | None = None) -> dict[str, int]:
+    """One run of the waits sweep (``as_of``: its clock, else now), to its end."""
+    run = run_deployment(served, "waits-sweep/waits-sweep", {"as_of": as_of.isoformat()} if as_of else {})
     done = wait_for("the waits sweep", lambda: (s := served.flow_run(run["id"])["state"])["type"] in
                     ("COMPLETED", "FAILED", "CRASHED") and s, 120, served)
     assert done["type"] == "COMPLETED", done
@@ -71,6 +73,41 @@ def resume(served: Served, run_id: str, answer: dict[str, Any]) -> None:
 def read_input(served: Served, run_id: str, key: str) -> Any:
     r = httpx.get(f"{served.api}/flow_runs/{run_id}/input/{key}", timeout=30)
     return r.json() if r.status_code == 200 else None
+
+
+MEETINGS = {"discovery-call-notes": ("Discovery call", "discovery_notes"), "kick-off-outcome": ("Kick-off", "kickoff_outcome")}
+
+
+def told(served: Served, what: str, company: str) -> bool:
+    """The person asked was told (the Slack DM saying what is asked, and by when)."""
+    return any(m.get("text", "").startswith(f"*{what}* for {company} needs your answer")
+               for k, ms in sandbox_state(served)["slack"].items() if k.startswith("messages.") for m in ms)
+
+
+def start_after_the_meeting(served: Served, run_id: str, key: str) -> None:
+    """A run suspended until its wait about a meeting starts (``<name>-before``): the wait starts at the
+    meeting's end (as booked in the calendar) and times out from it; nobody is told before. A waits
+    sweep before that time leaves the run waiting; one at that time (its clock set: ``as_of``)
+    resumes it, and the run then asks."""
+    from services.settings import Settings
+
+    name = key.removesuffix("-before")
+    record = read_input(served, run_id, f"wait-{name}")
+    summary, rule = MEETINGS[name]
+    (event,) = [e for e in sandbox_state(served)["google"]["event"] if e["summary"].startswith(f"{summary} — {record['client']}")]
+    asked = datetime.fromisoformat(record["asked_at"])
+    assert asked == datetime.fromisoformat(record["not_before"]) == datetime.fromisoformat(event["end"]["dateTime"])
+    assert asked > datetime.now(UTC)  # the meeting is ahead: booked a day or more from now
+    assert datetime.fromisoformat(record["deadline"]) - asked == timedelta(hours=Settings().rules.wait(rule).timeout_hours)
+    assert not told(served, record["what"], record["client"])
+    sweep_waits(served, as_of=asked - timedelta(minutes=1))
+    state = served.flow_run(run_id)["state"]
+    assert state["name"] == "Suspended" and state["state_details"]["pause_key"] == key
+    assert not told(served, record["what"], record["client"])
+    sweep_waits(served, as_of=asked)  # resumes the run: it tells the person and waits for the answer
+    wait_for(f"the run to ask for {record['what']}",
+             lambda: served.flow_run(run_id)["state"]["state_details"].get("pause_key") == f"{name}-0", 180, served)
+    assert told(served, record["what"], record["client"])
 
 
 def sample_client(name: str, tag: str) -> tuple[dict[str, Any], str]:
@@ -110,7 +147,9 @@ def walk_waits(served: Served, run_id: str, client: dict[str, Any], at_each_wait
             record = read_input(served, run_id, f"wait-{key.rsplit('-', 1)[0]}")
             assert record and record["client"] == client["company_name"] and record["deadline"] > record["asked_at"]
             at_each_wait(key)
-        if key == "intake-form-0":  # the client fills in the form (`onboard client`); the sweep resumes the run
+        if key.endswith("-before"):  # a wait about a meeting: the waits sweep starts it at the meeting's end
+            start_after_the_meeting(served, run_id, key)
+        elif key == "intake-form-0":  # the client fills in the form (`onboard client`); the sweep resumes the run
             if not filled_in:
                 out = subprocess.run([sys.executable, "-m", "app.cli", "client", client["email"], "--company",
                                       client["company_name"]], cwd=REPO, capture_output=True, text=True,
@@ -125,9 +164,9 @@ def walk_waits(served: Served, run_id: str, client: dict[str, Any], at_each_wait
             after_answer(key)
         time.sleep(0.5)
     assert seen_running_process  # the process check can see a run's process
-    assert [k.rsplit("-", 1)[0] for k in waits] == [
-        "intake-form", "discovery-call-notes", "solution-design", "client-s-answer-to-proposal-v1",
-        "contract-signature-confirmation", "kick-off-outcome"], waits
+    assert waits == ["intake-form-0", "discovery-call-notes-before", "discovery-call-notes-0", "solution-design-0",
+                     "client-s-answer-to-proposal-v1-0", "contract-signature-confirmation-0", "kick-off-outcome-before",
+                     "kick-off-outcome-0"], waits
     return waits
 
 
@@ -200,8 +239,6 @@ def test_a_week_long_wait_costs_no_task_run_while_it_waits(served):
     (as_of: days skipped, none slept), reminds the client at 48, 96 and 144 hours and ends the wait
     at 168. The waiting run itself makes no task run until then; afterwards it follows the timeout
     path (escalate) and goes on to wait for the discovery notes."""
-    from datetime import datetime, timedelta
-
     client, domain = sample_client("Ayanda", uuid.uuid4().hex[:8])
     run = run_deployment(served, "onboard-client/new-client", {"client": client})
     wait_for("the run to wait for the intake form",
@@ -231,9 +268,9 @@ def test_a_week_long_wait_costs_no_task_run_while_it_waits(served):
 
     end = run_deployment(served, "waits-sweep/waits-sweep", {"as_of": (asked + timedelta(hours=169)).isoformat()})
     wait_for("the sweep at the deadline", lambda: served.flow_run(end["id"])["state"]["type"] == "COMPLETED", 120, served)
-    wait_for("the run to go on to the discovery notes",
-             lambda: served.flow_run(run["id"])["state"]["state_details"].get("pause_key") == "discovery-call-notes-0",
-             180, served)
+    wait_for("the run to go on to wait for the discovery call's end, then its notes",
+             lambda: served.flow_run(run["id"])["state"]["state_details"].get("pause_key")
+             == "discovery-call-notes-before", 180, served)
     after = task_runs_of(served, run["id"])
     print(f"168-hour wait: {before} task runs before it, 0 while it waited ({len(sweeps)} sweeps; "
           f"3 reminder emails, {sweep_task_runs} task runs in the sweeps for every waiting run), {after - before} when it ended (one re-run of "

@@ -23,7 +23,7 @@ import httpx
 import pytest
 
 from .conftest import Served, wait_for
-from .test_durable_waits import sweep_waits
+from .test_durable_waits import start_after_the_meeting, sweep_waits
 
 pytestmark = pytest.mark.e2e
 
@@ -186,6 +186,8 @@ def test_staff_start_a_new_client_and_answer_the_first_approval_in_the_ui(served
             at = state["state_details"].get("pause_key") if state["name"] == "Suspended" else None
             if at == "intake-form-0" and key != at:
                 sweep_waits(served)  # notices the client's answer (the sweep runs every 5 minutes)
+            if at == "discovery-call-notes-before" and key != at:
+                start_after_the_meeting(served, run_id, at)  # the sweep at the call's end (its clock set)
             return at == key
 
         with step(page, "the run waits for the discovery call notes, holding no process", served):
