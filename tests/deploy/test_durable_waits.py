@@ -3,7 +3,9 @@
 At every wait the run suspends: its process ends (no process carries its flow-run id), the wait's
 record says who it waits on and until when, the person asked was told at once. The client's intake
 form is noticed by the waits sweep, which resumes the run; each staff answer resumes it through
-Prefect's API as the UI's Resume does. Every resume starts the run again from the top: it skips
+Prefect's API as the UI's Resume does. The discovery notes and the kick-off outcome are asked only
+when the meeting ends: until then the run waits, suspended and nobody told, and the waits sweep
+resumes it at that time (its clock set: the meetings are a day or more ahead). Every resume starts the run again from the top: it skips
 what it did (nothing is made twice: the natural-key census finds one of everything) and never asks
 a question again. A second run for the same client is refused, naming the first."""
 
@@ -75,7 +77,9 @@ def read_input(served: Served, run_id: str, key: str) -> Any:
     return r.json() if r.status_code == 200 else None
 
 
-MEETINGS = {"discovery-call-notes": ("Discovery call", "discovery_notes"), "kick-off-outcome": ("Kick-off", "kickoff_outcome")}
+# the waits about a meeting: the meeting's Calendar invite (by its title) and the wait's rule in config/onboarding.yaml
+MEETINGS = {"discovery-call-notes": ("Discovery call", "discovery_notes"),
+            "kick-off-outcome": ("Kick-off", "kickoff_outcome")}
 
 
 def told(served: Served, what: str, company: str) -> bool:
@@ -94,7 +98,8 @@ def start_after_the_meeting(served: Served, run_id: str, key: str) -> None:
     name = key.removesuffix("-before")
     record = read_input(served, run_id, f"wait-{name}")
     summary, rule = MEETINGS[name]
-    (event,) = [e for e in sandbox_state(served)["google"]["event"] if e["summary"].startswith(f"{summary} — {record['client']}")]
+    (event,) = [e for e in sandbox_state(served)["google"]["event"]
+                if e["summary"].startswith(f"{summary} — {record['client']}")]
     asked = datetime.fromisoformat(record["asked_at"])
     assert asked == datetime.fromisoformat(record["not_before"]) == datetime.fromisoformat(event["end"]["dateTime"])
     assert asked > datetime.now(UTC)  # the meeting is ahead: booked a day or more from now
@@ -238,7 +243,7 @@ def test_a_week_long_wait_costs_no_task_run_while_it_waits(served):
     """The intake form is never answered: the waits sweep, run with its clock set through the week
     (as_of: days skipped, none slept), reminds the client at 48, 96 and 144 hours and ends the wait
     at 168. The waiting run itself makes no task run until then; afterwards it follows the timeout
-    path (escalate) and goes on to wait for the discovery notes."""
+    path (escalate) and goes on to wait for the discovery call's end (then its notes)."""
     client, domain = sample_client("Ayanda", uuid.uuid4().hex[:8])
     run = run_deployment(served, "onboard-client/new-client", {"client": client})
     wait_for("the run to wait for the intake form",
