@@ -17,6 +17,7 @@ from flows.engagement.check_in import check_in
 from flows.engagement.complete_onboarding import complete_onboarding
 from flows.engagement.halfway_feedback import halfway_feedback
 from flows.engagement.invoices import invoice
+from flows.engagement.leaving import deal_closed_lost, record_leaving
 from flows.engagement.monthly_report import monthly_report
 from flows.engagement.onboarding_survey import onboarding_survey
 from flows.engagement.plan import store_plan
@@ -57,6 +58,9 @@ def sweep_client(svc: Services, rec: ClientRecord, as_of: date) -> dict:
     basis = plan_basis(rec)
     if basis is None:
         return {"client": rec.domain, "ran": [], "note": "not planned"}
+    if deal_closed_lost(svc, rec):  # a churn signal staff give in HubSpot itself
+        left = record_leaving(svc, rec, "the deal was closed lost in HubSpot", as_of)
+        return {"client": rec.domain, "ran": [], "note": f"left on {left['churned_date']}: {left['reason']}"}
     done = rec.done_keys()
     timeline = timeline_for(svc, rec)
     ran, pending, late = [], [], []

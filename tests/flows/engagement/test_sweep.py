@@ -155,3 +155,24 @@ def test_an_offer_made_on_an_event_stays_due_until_answered_and_a_declined_renew
     out = {r["client"]: r for r in engagement_sweep(leaves + timedelta(days=30))["clients"]}[c.domain]
     after = [(k, o) for k, o in out["ran"] if not k.startswith("retention_check")]
     assert after and all(o == "skipped" for _, o in after)
+
+
+def test_a_deal_closed_lost_in_hubspot_is_churn_the_sweep_records(seeded, view, vendors, make_services):
+    from flows.onboarding.deal_pipeline import onboarding_pipeline
+    from tasks.hubspot import DEAL_KEY, DEAL_PROPERTIES
+
+    vendors.hubspot.ensure_properties("deals", DEAL_PROPERTIES)
+    c = seeded(kickoff=BASE, **ANSWERED)
+    plan_engagement(c.domain, BASE)
+    pipeline, stages = onboarding_pipeline(make_services())
+    deal = vendors.hubspot.create("deals", {"dealname": c.domain, DEAL_KEY: c.domain, "pipeline": pipeline.id,
+                                            "dealstage": stages["won"]})
+    assert ("check_in:" + str(BASE + timedelta(days=1)), "done") in \
+        {r["client"]: r for r in engagement_sweep(BASE)["clients"]}[c.domain]["ran"]  # won: followed up
+    vendors.hubspot.update("deals", deal.id, {"dealstage": stages["lost"]})  # staff close it lost
+    out = {r["client"]: r for r in engagement_sweep(BASE + timedelta(days=1))["clients"]}[c.domain]
+    assert out["ran"] == [] and "closed lost" in out["note"]
+    props = view(c).company()
+    assert (props["onboarding_status"], props["churned_date"][:10]) == ("churned", str(BASE + timedelta(days=1)))
+    assert props["churn_reason"] == "the deal was closed lost in HubSpot"
+    assert c.domain not in {r["client"] for r in engagement_sweep(BASE + timedelta(days=8))["clients"]}
