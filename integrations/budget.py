@@ -217,3 +217,15 @@ def keap() -> Iterator[None]:
     """The slots for one Keap call: the key's minute throttle and its per-second spike arrest."""
     with slot("keap:minute", KEAP["minute"]), slot("keap:second", KEAP["second"]):
         yield
+
+
+# Dropbox Sign, per account: standard endpoints 100 / min, high tier (send, files) 25 / min, test mode
+# 10 / min (help.dropbox.com/integrations/api-requests-that-count-against-limit).
+DROPBOX_SIGN = {"standard": Limit(100, 60.0, "Dropbox Sign: 100 / min"),
+                "high": Limit(25, 60.0, "Dropbox Sign high tier: 25 / min"),
+                "test": Limit(10, 60.0, "Dropbox Sign test mode: 10 / min")}
+
+
+def dropbox_sign(tier: str) -> AbstractContextManager[float]:
+    """The slot for one Dropbox Sign call of ``tier`` (standard, high, or test for test-mode requests)."""
+    return slot(f"dropbox_sign:{tier}", DROPBOX_SIGN[tier])

@@ -22,5 +22,6 @@ def sdk_urls(root: str) -> dict[str, str]:
         "zoom": f"{root}/zoom/v2",
         "zoom-oauth": f"{root}/zoom/oauth/token",
         "keap": f"{root}/keap/crm/rest/v1",
+        "dropbox_sign": f"{root}/dropbox_sign/v3",
     }
 

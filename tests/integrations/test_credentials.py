@@ -12,10 +12,10 @@ from google.oauth2.credentials import Credentials
 from vendor_sandbox import SandboxConfig, SandboxServer
 from vendor_sandbox.core.faults import FaultConfig
 
-from integrations import asana, google, hubspot, retry, slack, zoom
+from integrations import asana, dropbox_sign, google, hubspot, retry, slack, zoom
 from integrations.errors import IntegrationError
 
-VENDORS = ("hubspot", "asana", "google", "slack", "zoom")
+VENDORS = ("hubspot", "asana", "google", "slack", "zoom", "dropbox_sign")
 
 
 @pytest.fixture
@@ -36,6 +36,8 @@ def test_no_client_logs_or_raises_its_credentials(private, caplog, monkeypatch):
     g = google.connect(Credentials(token=secret + "-google"), root_url=google.root_from_sandbox_urls(urls))
     sl = slack.connect(secret + "-slack", base_url=urls["slack"])
     zm = zoom.connect("acct", "client-id", secret + "-zoom", base_url=urls["zoom"], oauth_url=urls["zoom-oauth"])
+    ds = dropbox_sign.connect(secret + "-dropbox-sign", base_url=urls["dropbox_sign"])
+    ds.request_count()
     hs.create("contacts", {"email": "quiet@client.example"})
     asn.me()
     g.drive.find_or_create_folder("Quiet", None, {"quiet": "1"})
@@ -47,7 +49,7 @@ def test_no_client_logs_or_raises_its_credentials(private, caplog, monkeypatch):
     raised: list[str] = []
     calls = [lambda: hs.get("contacts", "99999999999"), lambda: asn.get_task("9999999999999999"),
              lambda: g.drive.get("no-such-file"), lambda: sl.channel_info("C000NOPE"),
-             lambda: zm.get_meeting(1)]
+             lambda: zm.get_meeting(1), lambda: ds.get("0" * 40)]
     for fn in calls:
         with pytest.raises(IntegrationError) as err:
             fn()

@@ -11,7 +11,8 @@ import uvicorn
 
 from .app import SandboxConfig, create_app, vendor_classes
 
-VENDOR_LINES = ("hubspot", "asana", "drive", "forms", "gmail", "calendar", "slack", "zoom", "zoom-oauth", "keap")
+VENDOR_LINES = ("hubspot", "asana", "drive", "forms", "gmail", "calendar", "slack", "zoom", "zoom-oauth", "keap",
+                "dropbox_sign")
 
 
 def sdk_urls(root: str) -> dict[str, str]:

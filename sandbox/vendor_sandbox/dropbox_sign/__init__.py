@@ -1,0 +1,1 @@
+"""Dropbox Sign emulation: the signature-request endpoints the SOP uses, and the signers' side."""
