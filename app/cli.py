@@ -60,13 +60,18 @@ def demo(
     client: Annotated[Path | None, typer.Option(help="the client YAML (default: examples/client.yaml)")] = None,
     sandbox: Annotated[str | None, typer.Option(help="a sandbox already running (e.g. a fresh account made ready "
                                                      "with `onboard setup`) instead of a new one")] = None,
+    esign: Annotated[str | None, typer.Option(help="how the contract is signed: dropbox_sign (the client and the "
+                                                   "manager sign in the sandbox's Dropbox Sign) or "
+                                                   "staff_confirmation; default: config/onboarding.yaml's")] = None,
 ) -> None:
     """The main job: onboard a sample client end to end on the offline sandbox."""
     from app.demo import SAMPLE_CLIENT, run_demo
 
     if sandbox and state:
         raise typer.BadParameter("--state is the state of the demo's own sandbox; --sandbox has its own")
-    raise typer.Exit(run_demo(state, json_out, client or SAMPLE_CLIENT, sandbox))
+    if esign not in (None, "dropbox_sign", "staff_confirmation"):
+        raise typer.BadParameter(f"--esign {esign!r}: dropbox_sign or staff_confirmation")
+    raise typer.Exit(run_demo(state, json_out, client or SAMPLE_CLIENT, sandbox, esign=esign))
 
 
 @app.command("new-client")

@@ -59,10 +59,13 @@ class RunningSandbox:
         return httpx.get(f"{self.root}/_sandbox/state", timeout=30).raise_for_status().json()
 
 
-def run_demo(state: Path | None, as_json: bool, client_file: Path = SAMPLE_CLIENT, sandbox_url: str | None = None) -> int:
+def run_demo(state: Path | None, as_json: bool, client_file: Path = SAMPLE_CLIENT, sandbox_url: str | None = None,
+             esign: str | None = None) -> int:
     client = load_client(client_file)
     home = Path(tempfile.mkdtemp(prefix="onboard-demo-"))
     prefect_env(home)
+    if esign:  # the company's rules with another e-signature choice, as a copy of its own
+        os.environ["ONBOARD_RULES_PATH"] = str(rules_with(home, esign=esign))
     os.environ.setdefault("ONBOARD_WAIT_HOUR_SECONDS", "5")  # a one-day wait lasts 2 minutes in the demo
     os.environ.setdefault("ONBOARD_MEETING_HOUR_SECONDS", "0.05")  # a meeting a day ahead ends 1.2 s later
     os.environ.setdefault("ONBOARD_POLL_SECONDS", "0.5")
@@ -82,7 +85,7 @@ def run_demo(state: Path | None, as_json: bool, client_file: Path = SAMPLE_CLIEN
             + (f" (its log: {server.log_path})" if server else f" at {os.environ['PREFECT_API_URL']}"))
         from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
 
-        from app.people import INTAKE_ANSWERS, ClientActor, Staff, staff_policy
+        from app.people import INTAKE_ANSWERS, ClientActor, Signers, Staff, staff_policy
         from flows.onboarding.new_client import onboard_client
         from services.settings import Settings
 
@@ -95,12 +98,18 @@ def run_demo(state: Path | None, as_json: bool, client_file: Path = SAMPLE_CLIEN
         staff = Staff(staff_policy(client, package), say=say).start()
         actor = ClientActor(sandbox.root, str(client.email), INTAKE_ANSWERS, say=say,
                             company=client.company_name).start()
+        settings = Settings()
+        manager = next((p for p in settings.profile.everyone() if p.name == settings.profile.approving_manager.name),
+                       None)
+        signers = Signers(sandbox.root, client.domain, {str(client.email): "sign"}
+                          | ({str(manager.email): "sign"} if manager else {}), say=say).start()
         try:
             with temporary_settings({PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}):
                 result = onboard_client(client)
         finally:
             staff.stop()
             actor.stop()
+            signers.stop()
         summary = summarize(sandbox.state(), result.model_dump(mode="json"))
     summary["seconds_total"] = say.seconds()
     summary["staff_answers"] = [{"form": k, "answer": a} for k, a in staff.answered]
@@ -110,6 +119,18 @@ def run_demo(state: Path | None, as_json: bool, client_file: Path = SAMPLE_CLIEN
     else:
         print_summary(summary)
     return 0 if result.outcome.value == "onboarded" else 1
+
+
+def rules_with(home: Path, **changes: str) -> Path:
+    """A copy of the onboarding rules (ONBOARD_RULES_PATH or config/onboarding.yaml) with ``changes``."""
+    import yaml
+
+    from services.settings import Settings
+
+    rules = yaml.safe_load(Settings().rules_path.read_text())
+    path = home / "onboarding.yaml"
+    path.write_text(yaml.safe_dump({**rules, **changes}, sort_keys=False, allow_unicode=True))
+    return path
 
 
 class Progress:

@@ -1,5 +1,6 @@
 """Simulated people for the demo and tests: staff answering approvals through the Prefect API,
-and a client filling in forms and accepting invites through the sandbox."""
+a client filling in forms and accepting invites through the sandbox, and the signers of a Dropbox
+Sign request signing in turn through the sandbox."""
 
 from __future__ import annotations
 
@@ -193,6 +194,45 @@ class ClientActor(_Background):
         return said
 
 
+@dataclass
+class Signers(_Background):
+    """The people who sign in Dropbox Sign: for each signature request of the client ``domain`` (its
+    metadata), whoever's turn it is acts as ``actions`` says (their email -> "sign" or "decline"),
+    through the sandbox's signer routes (``/_sandbox/dropbox_sign/{id}/sign``), in the request's order."""
+
+    sandbox_root: str
+    domain: str
+    actions: dict[str, str]
+    say: Callable[[str], None] = print
+    poll: float = 0.3
+    _stop: threading.Event = field(default_factory=threading.Event)
+    _thread: threading.Thread | None = None
+
+    def _run(self) -> None:
+        with httpx.Client(base_url=self.sandbox_root, timeout=30) as http:
+            while not self._stop.wait(self.poll):
+                for line in self.act_once(http):
+                    self.say(line)
+
+    def act_once(self, http: httpx.Client) -> list[str]:
+        said = []
+        state = http.get("/_sandbox/state", params={"vendor": "dropbox_sign", "kind": "signature_request"}).json()
+        for req in state.get("dropbox_sign", {}).get("signature_request", []):
+            if (req["metadata"].get("client_domain") != self.domain or req["_cancelled"] or req["is_complete"]
+                    or req["is_declined"]):
+                continue
+            turn = next((s for s in req["signatures"] if s["status_code"] == "awaiting_signature"), None)
+            action = self.actions.get(turn["signer_email_address"]) if turn else None
+            if action not in ("sign", "decline"):
+                continue
+            body = {"email": turn["signer_email_address"]}
+            if action == "decline":
+                body["reason"] = "We would rather sign on paper"
+            http.post(f"/_sandbox/dropbox_sign/{req['signature_request_id']}/{action}", json=body).raise_for_status()
+            said.append(f"[{turn['signer_name']}] {action.rstrip('e')}ed '{req['title']}' in Dropbox Sign")
+        return said
+
+
 # ------------------------------------------------------------------ what the demo's people answer
 
 INTAKE_ANSWERS = {
@@ -228,7 +268,9 @@ def staff_policy(client: NewClient, package_key: str, revise_once: bool = True):
                      "add_deliverables": "Monthly KPI dashboard"}, "the client asked for two changes")
         if what.startswith("client-s-answer-to-proposal"):
             return {"decision": "accept"}, "the client accepted the revised proposal"
-        if what.startswith("contract-signature-confirmation"):
+        if what.startswith("contract-declined"):
+            return {"decision": "signed_on_paper", "note": "the client signed a paper copy"}, "signed on paper instead"
+        if what.startswith(("contract-signature-confirmation", "contract-signed-on-paper")):
             return ({"client_signatory": client.contact_person, "provider_signatory": "Lindiwe Dlamini",
                      "signed_on": time.strftime("%Y-%m-%d"),
                      "signed_copy_url": f"https://esign.example/{client.domain}/signed.pdf"},

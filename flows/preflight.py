@@ -9,6 +9,7 @@ config/company.yaml, the roster as members; Slack the bot's token, the roster as
 email: the `users:read.email` scope); Google each meeting host's calendar reachable by the delegated
 user; Zoom each meeting host a user of the account with a licence long enough for the SOP's meetings;
 Keap (when config/company.yaml chooses it) the key, the quota left, and the tag of each SOP stage.
+Dropbox Sign (with ``esign: dropbox_sign``) the API key answers and the approving manager has an email.
 """
 
 from __future__ import annotations
@@ -49,7 +50,8 @@ def run_checks(svc: Services) -> list[Check]:
     from flows.steps import concurrently
 
     per_vendor = concurrently(*(lambda f=f: f(svc) for f in
-                                (hubspot_checks, asana_checks, slack_checks, google_checks, zoom_checks, keap_checks)))
+                                (hubspot_checks, asana_checks, slack_checks, google_checks, zoom_checks, keap_checks,
+                                 dropbox_sign_checks)))
     return [c for checks in per_vendor for c in checks]
 
 
@@ -307,6 +309,31 @@ def keap_checks(svc: Services) -> list[Check]:
         return out
 
     return [*_guard("keap", "key", key), *_guard("keap", "tags", tags)]
+
+
+# --------------------------------------------------------------------------------------------- Dropbox Sign
+
+
+def dropbox_sign_checks(svc: Services) -> list[Check]:
+    """With ``esign: dropbox_sign`` only: the API key answers, and the approving manager, who signs second,
+    has an email in the team."""
+    if svc.rules.esign != "dropbox_sign":
+        return []
+    name = svc.profile.approving_manager.name
+    manager = next((p for p in svc.profile.everyone() if p.name == name), None)
+    signer = Check("dropbox_sign", "approving manager", manager is not None,
+                   f"{name} <{manager.email}> signs after the client" if manager else f"{name} is not in the team",
+                   "add the approving manager of config/company.yaml to a role of its team (their email signs)")
+    if svc.clients.esign is None:
+        return [signer, Check("dropbox_sign", "API key", False, "no Dropbox Sign client",
+                              "set ONBOARD_DROPBOX_SIGN_API_KEY (docs/live-setup.md, Dropbox Sign)")]
+
+    def key() -> Check:
+        n = svc.clients.esign.request_count()
+        mode = "test mode" if svc.clients.esign.test_mode else "live (legally binding)"
+        return Check("dropbox_sign", "API key", True, f"the account sees {n} signature requests; requests in {mode}")
+
+    return [signer, *_guard("dropbox_sign", "API key", key)]
 
 
 # --------------------------------------------------------------------------------------------- before a run

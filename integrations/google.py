@@ -423,6 +423,22 @@ class Drive(_Api):
 
         return DriveFile.from_api(self._call(request, idempotent=False))
 
+    def upload_file(self, name: str, parent_id: str | None, data: bytes, mime: str,
+                    app_properties: Mapping[str, str]) -> DriveFile:
+        """A file kept as it is (a PDF, not converted to a Doc); the existing one when ``app_properties`` match."""
+        found = self.find_by_app_properties(app_properties)
+        if found:
+            return found[0]
+        body: dict[str, Any] = {"name": name, "mimeType": mime, "appProperties": dict(app_properties)}
+        if parent_id:
+            body["parents"] = [parent_id]
+
+        def request():  # a fresh media object per attempt: an upload stream is consumed once
+            media = MediaInMemoryUpload(data, mimetype=mime, resumable=False)
+            return self._resource("files").create(body=body, media_body=media, fields=_FILE_FIELDS)
+
+        return DriveFile.from_api(self._call(request, idempotent=False))
+
     def get(self, file_id: str) -> DriveFile:
         """One file's metadata; NotFound when it does not exist."""
         return DriveFile.from_api(self._call(lambda: self._resource("files").get(fileId=file_id, fields=_FILE_FIELDS),

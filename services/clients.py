@@ -5,9 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from integrations import asana, budget, google, hubspot, keap, slack, zoom
+from integrations import asana, budget, dropbox_sign, google, hubspot, keap, slack, zoom
 from integrations.sandbox_urls import sdk_urls
-from services.credentials import keap_credential, live_credentials
+from services.credentials import dropbox_sign_api_key, keap_credential, live_credentials
 
 if TYPE_CHECKING:
     from services.settings import Settings
@@ -26,6 +26,7 @@ class Clients:
     slack: slack.SlackChat
     zoom: zoom.ZoomMeetings
     keap: keap.KeapMarketing | None = None  # only when config/company.yaml chooses Keap for email marketing
+    esign: dropbox_sign.DropboxSign | None = None  # with esign: dropbox_sign (always against the sandbox)
 
 
 def sandbox_clients(root: str, *, email_marketing: str = "keap") -> Clients:
@@ -46,6 +47,7 @@ def sandbox_clients(root: str, *, email_marketing: str = "keap") -> Clients:
             base_url=urls["zoom"], oauth_url=urls["zoom-oauth"],
         ),
         keap=keap.connect(SANDBOX_TOKEN, base_url=urls["keap"]) if email_marketing == "keap" else None,
+        esign=dropbox_sign.connect(SANDBOX_TOKEN, base_url=urls["dropbox_sign"], test_mode=True),
     )
 
 
@@ -69,7 +71,8 @@ def live_clients(settings: Settings) -> Clients:
     sandbox or a staging proxy), with the same credentials and token exchanges: a rehearsal of live mode."""
     creds = live_credentials(settings)
     budget.configure(enabled=True, window_scale=settings.rate_budget_scale or 1.0, share=settings.rate_budget_share)
-    urls: dict[str, str | None] = dict.fromkeys(("hubspot", "asana", "slack", "zoom", "zoom-oauth", "keap"))
+    urls: dict[str, str | None] = dict.fromkeys(("hubspot", "asana", "slack", "zoom", "zoom-oauth", "keap",
+                                                "dropbox_sign"))
     root_url = None
     if settings.live_base_url is not None:
         urls = sdk_urls(str(settings.live_base_url).rstrip("/"))
@@ -96,6 +99,9 @@ def live_clients(settings: Settings) -> Clients:
             base_url=urls["zoom"], oauth_url=urls["zoom-oauth"],
         ),
         keap=live_keap(settings, urls["keap"]),
+        esign=dropbox_sign.connect(dropbox_sign_api_key(settings).get_secret_value(), base_url=urls["dropbox_sign"],
+                                   test_mode=settings.dropbox_sign_test_mode)
+        if settings.rules.esign == "dropbox_sign" else None,
     )
 
 

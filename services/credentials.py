@@ -23,6 +23,8 @@ KEAP_CREDENTIALS: dict[str, str] = {
     "keap_api_key": "onboard-keap-api-key",
     "keap_access_token": "onboard-keap-access-token",
 }
+# Needed only when the rules choose it (``esign: dropbox_sign``): field -> its Prefect Secret block.
+DROPBOX_SIGN_CREDENTIAL = ("dropbox_sign_api_key", "onboard-dropbox-sign-api-key")
 
 
 class MissingCredentials(RuntimeError):
@@ -82,3 +84,17 @@ def keap_credential(settings: BaseSettings, load_block=load_secret_block) -> tup
         "live mode with email_marketing.system: keap (config/company.yaml) needs a Keap credential: "
         "keap_api_key (env ONBOARD_KEAP_API_KEY or Prefect Secret block 'onboard-keap-api-key') or "
         "keap_access_token (env ONBOARD_KEAP_ACCESS_TOKEN or Prefect Secret block 'onboard-keap-access-token')")
+
+
+def dropbox_sign_api_key(settings: BaseSettings, load_block=load_secret_block) -> SecretStr:
+    """The Dropbox Sign API key (``ONBOARD_DROPBOX_SIGN_API_KEY``, else its Secret block), or an error
+    naming both: live mode with ``esign: dropbox_sign`` cannot start without it."""
+    field, block = DROPBOX_SIGN_CREDENTIAL
+    value: SecretStr | None = getattr(settings, field, None)
+    if value is None or not value.get_secret_value():
+        raw = load_block(block)
+        value = SecretStr(raw) if raw else None
+    if value is None:
+        raise MissingCredentials(f"live mode with esign: dropbox_sign needs {field} (env ONBOARD_{field.upper()} "
+                                 f"or Prefect Secret block '{block}')")
+    return value

@@ -9,7 +9,7 @@ from typing import Literal
 from pydantic import AnyHttpUrl, EmailStr, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from services.credentials import keap_credential, live_credentials
+from services.credentials import dropbox_sign_api_key, keap_credential, live_credentials
 from sop.profile import CompanyProfile, load_profile
 from sop.rules import OnboardingRules, load_rules
 from sop.surveys import Surveys, load_surveys
@@ -64,6 +64,9 @@ class Settings(BaseSettings):
     # Keap, when config/company.yaml chooses it: a Service Account Key, or an OAuth2 access token
     keap_api_key: SecretStr | None = None
     keap_access_token: SecretStr | None = None
+    dropbox_sign_api_key: SecretStr | None = None  # only with esign: dropbox_sign (config/onboarding.yaml)
+    # Live signature requests as Dropbox Sign's test mode (free, not legally binding): a rehearsal.
+    dropbox_sign_test_mode: bool = False
 
     @cached_property
     def profile(self) -> CompanyProfile:
@@ -93,4 +96,6 @@ def load_settings() -> Settings:
         live_credentials(settings)
         if settings.profile.email_marketing.system == "keap":
             keap_credential(settings)
+        if settings.rules.esign == "dropbox_sign":
+            dropbox_sign_api_key(settings)
     return settings

@@ -145,6 +145,11 @@ class OnboardingRules(Strict):
     pipeline: DealPipeline
     meetings: Meetings = Meetings()
     billing: Literal["hubspot_line_items"] = "hubspot_line_items"
+    # SOP-B 2.4: how both signatures are obtained. dropbox_sign: a signature request to the client contact,
+    # then the approving manager; staff_confirmation: staff confirm a signature made elsewhere (a form).
+    esign: Literal["dropbox_sign", "staff_confirmation"] = "staff_confirmation"
+    # A declined e-signature: ask_sales (sales choose: send again, signed on paper, or lost) | lost
+    on_signature_declined: Literal["ask_sales", "lost"] = "ask_sales"
 
     def package(self, key: str) -> ServicePackage:
         for p in self.service_packages:

@@ -34,6 +34,12 @@ def store_document(drive: Drive, folder_id: str, name: str, html: str, domain: s
     return drive.upload_document(name, folder_id, html, {"client": domain, "kind": kind})
 
 
+@side_effect(done_key=lambda p: f"{p['domain']}:{p['kind']}")
+def store_file(drive: Drive, folder_id: str, name: str, data: bytes, mime: str, domain: str, kind: str) -> DriveFile:
+    """A file kept as it is (a signed PDF), found again by (client, kind) so it is never duplicated."""
+    return drive.upload_file(name, folder_id, data, mime, {"client": domain, "kind": kind})
+
+
 @side_effect(done_key=lambda p: f"{p['file_id']}:{p['email']}:{p.get('role', 'reader')}")
 def share_with(drive: Drive, file_id: str, email: str, role: str = "reader") -> bool:
     """Give the client access (the portal: their shared folder, or one document)."""

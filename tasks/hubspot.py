@@ -35,6 +35,8 @@ COMPANY_PROPERTIES: dict[str, tuple[str, str, str]] = {
     "asana_project_gid": ("Asana project", "string", "text"),
     "slack_channel_id": ("Slack channel", "string", "text"),
     "won_date": ("Contract signed (deal won)", "date", "date"),
+    "esign_request_id": ("Contract signature request (Dropbox Sign)", "string", "text"),
+    "contract_signed_via": ("Contract signed via", "string", "text"),
     "kickoff_date": ("Kick-off date", "date", "date"),
     "service_start_date": ("Service start date", "date", "date"),
     "project_weeks": ("Project length (weeks)", "number", "number"),

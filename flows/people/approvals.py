@@ -107,6 +107,17 @@ class ContractSigned(RunInput):
         return self
 
 
+class SignatureDeclined(RunInput):
+    """SOP-B 2.4 — a signer declined the contract in Dropbox Sign: what now?"""
+
+    decision: Literal["send_again", "signed_on_paper", "lost"] = Field(
+        title="What now",
+        description="send_again: a new signature request (once the signer's concern is settled); "
+                    "signed_on_paper: both parties signed a paper copy (you will be asked for its details); "
+                    "lost: the deal is closed lost")
+    note: str = Field("", title="Note", description="Recorded on the deal (optional)")
+
+
 class KickoffOutcome(RunInput):
     """SOP-A 3.4 / B3.4 — what the kick-off meeting confirmed."""
 

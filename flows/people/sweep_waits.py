@@ -2,7 +2,8 @@
 
 A suspended run holds no process, so nothing of it can remind anyone or notice the deadline: this
 flow does, from the run's ``WaitRecord`` (``flows/people/waits.py``). For each suspended run it
-- resumes the run when the client has answered (a response to the wait's Google Form);
+- resumes the run when the client has answered (a response to the wait's Google Form, or the
+  wait's Dropbox Sign request signed by both, declined or expired);
 - resumes a run waiting for its wait to start (a wait about a meeting, from the meeting's end) once
   that time has come, marking the wait started (the run's input ``started-<name>``): the run then
   tells the person and waits for the answer;
@@ -35,7 +36,7 @@ import services
 from flows.people.waits import (WaitRecord, before_key, create_once, local_time, remind, remind_client,
                                 started_input, timeout_input, wait_input)
 from services import Services
-from tasks import forms
+from tasks import esign, forms
 
 
 def suspended_runs() -> list[FlowRun]:
@@ -61,7 +62,7 @@ def resume(run: FlowRun) -> None:
 
 
 def send_reminder(svc: Services, record: WaitRecord, n: int) -> None:
-    if record.reminder is not None:  # the client
+    if record.reminder is not None or record.signature_request_id:  # the client (or the signers)
         remind_client(svc, record, n)
         return
     approver = next((p for p in svc.profile.everyone() if str(p.email) == record.waits_on), None)
@@ -80,6 +81,9 @@ def sweep_one(svc: Services, run: FlowRun, record: WaitRecord, now: datetime) ->
         return "started"
     if record.client_form_id and forms.read_responses(svc.clients.forms, record.client_form_id):
         resume(run)
+        return "answered"
+    if record.signature_request_id and esign.settled(svc.clients.esign, record.signature_request_id):
+        resume(run)  # signed by both, declined, expired or cancelled: the run takes it from there
         return "answered"
     if now >= record.deadline:
         create_once(timeout_input(record.name), {"at": now.isoformat()}, flow_run_id=run.id)

@@ -48,7 +48,7 @@ from services import Services
 from services.rendering import Rendered
 from sop.profile import Person, Role
 from sop.rules import Wait
-from tasks import gmail, slack
+from tasks import esign, gmail, slack
 from tasks.base import current_sop_steps
 
 T = TypeVar("T", bound=RunInput)
@@ -93,6 +93,7 @@ class WaitRecord(BaseModel):
     link: str  # where the answer is given: the run's page (staff) or the client's form
     client_form_id: str | None = None  # a client wait ends when this Google Form has a response
     not_before: datetime | None = None  # the end of the meeting the wait is about (asked_at: then, or later)
+    signature_request_id: str | None = None  # ... or when this Dropbox Sign request is settled
     reminder: ClientReminder | None = None
 
     def reminders_due(self, now: datetime) -> int:
@@ -310,21 +311,26 @@ def ask_staff(svc: Services, form: type[T], wait: Wait, *, what: str, approver: 
 
 
 def remind_client(svc: Services, record: WaitRecord, n: int) -> None:
-    """Reminder ``n`` of a client wait: its email, sent once per number (by the run or the waits sweep)."""
+    """Reminder ``n`` of a client wait: its email, sent once per number (by the run or the waits sweep);
+    for a signature request, Dropbox Sign's own reminder to whoever's turn it is to sign."""
+    if record.signature_request_id:
+        esign.remind_signer(svc.clients.esign, record.signature_request_id, n)
+        return
     r = record.reminder
     gmail.send_email(svc.clients.gmail, r.to, Rendered(r.subject, r.body), key=f"{r.key}-{n}", domain=record.domain,
                      sender=r.sender)
 
 
 def wait_for_client(svc: Services, check: Callable[[], object | None], wait: Wait, what: str, *, client_name: str,
-                    domain: str, link: str, form_id: str, reminder: ClientReminder) -> object | None:
+                    domain: str, link: str, form_id: str | None = None, reminder: ClientReminder | None = None,
+                    signature_request_id: str | None = None) -> object | None:
     """Until ``check`` returns something (the client's answer to the Google Form ``form_id``): the
     answer, or None after ``timeout_hours``. Suspended, the waits sweep checks the form and sends
     ``reminder``; pausing in-process, ``check`` is polled and ``reminder`` sent by the run."""
     log = get_run_logger()
     name = slug(what)
     record = open_wait(svc, name, wait, what=what, waits_on="client", client=client_name, domain=domain, link=link,
-                       client_form_id=form_id, reminder=reminder)
+                       client_form_id=form_id, reminder=reminder, signature_request_id=signature_request_id)
     found = check()
     if found is not None:
         return found
