@@ -14,6 +14,7 @@ import services
 from flows import email_marketing
 from flows.engagement.channels import cancel_meetings_ahead, note
 from flows.engagement.record import ClientRecord, load_record
+from integrations.errors import InvalidInput
 from services import Services
 from sop.profile import MarketingStage
 from tasks import hubspot
@@ -43,7 +44,10 @@ def record_leaving(svc: Services, rec: ClientRecord, reason: str, as_of: date) -
 def deal_closed_lost(svc: Services, rec: ClientRecord) -> bool:
     """Staff moved the client's onboarding deal to the pipeline's closed-lost stage in HubSpot."""
     hub = svc.clients.hubspot
-    deal = hubspot.find_deal(hub, rec.domain)
+    try:
+        deal = hubspot.find_deal(hub, rec.domain)
+    except InvalidInput:  # no deal property in the account: no client has a deal there to close
+        return False
     pipeline = hub.find_pipeline(svc.rules.pipeline.label) if deal else None
     lost = next(s.label for s in svc.rules.pipeline.stages if s.key == "lost")
     return bool(pipeline) and any(s.id == deal.properties.get("dealstage") and s.label == lost for s in pipeline.stages)
