@@ -238,5 +238,17 @@ def kpi(
     raise typer.Exit(run(as_of=as_of, chart=chart))
 
 
+@app.command()
+def health(
+    as_of: Annotated[str | None, typer.Option(help="date (YYYY-MM-DD): each client as its last check on or before "
+                                                   "it left it; default the latest check")] = None,
+) -> None:
+    """Every client's health (SOP-B 4.2): status, overdue deliverables, check-ins missed, survey scores,
+    reasons and the last check, as the weekly health checks recorded them on HubSpot; red first."""
+    from app.health_cli import main as run
+
+    raise typer.Exit(run(as_of=as_of))
+
+
 if __name__ == "__main__":
     app()

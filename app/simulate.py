@@ -60,6 +60,7 @@ class SimResult:
     behaviours: list[Behaviour]
     done: list[tuple[str, str, str]] = field(default_factory=list)  # (day, client, action key)
     kpis: list[dict[str, Any]] = field(default_factory=list)
+    health: list[dict[str, Any]] = field(default_factory=list)  # the clients' health at the end (SOP-B 4.2)
     weekly: dict[int, dict[str, int]] = field(default_factory=dict)
     planned: dict[str, int] = field(default_factory=dict)
     seconds: dict[str, float] = field(default_factory=dict)
@@ -259,6 +260,7 @@ def run_simulation(n: int, days: int, seed: int, sandbox_root: str, say=print, w
     from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
 
     from app.people import INTAKE_ANSWERS, ClientActor, Staff
+    from flows.engagement.health import health_rows
     from flows.engagement.kpi_report import client_outcomes
     from flows.engagement.record import load_record
     from flows.engagement.sweep import engagement_sweep
@@ -316,6 +318,7 @@ def run_simulation(n: int, days: int, seed: int, sandbox_root: str, say=print, w
     report = compute_kpis(client_outcomes(svc.clients.hubspot, domains), svc.engagement_rules.kpi_targets(),
                           result.end)
     result.kpis = kpi_table(report)
+    result.health = [asdict(row) for row in health_rows(svc.clients.hubspot, result.end, domains)]
     return result
 
 
@@ -354,6 +357,11 @@ def print_result(r: SimResult) -> None:
                     *(str(row.get(k, 0)) for k in ("past the term", "double-booked weeks", "actions after leaving")))
     console.print(cal)
     churned = [b.company_name for b in r.behaviours if b.churn_day is not None and r.start + timedelta(days=b.churn_day) <= r.end]
+    if r.health:
+        from app.health_cli import format_terminal
+        from sop.health import HealthRow
+
+        console.print(format_terminal([HealthRow(**row) for row in r.health], r.end))
     console.print(f"churned: {', '.join(churned) or 'none'}   seconds: {r.seconds}")
 
 

@@ -13,6 +13,7 @@ Keys name an occurrence, not a moment, so that a moved project never repeats wha
 
 * ``check_in:2026-03-03``, ``post_project_check_in:2026-05-06`` - one meeting per date (the key names
   the meeting's day; the action is due the day it is booked, ``check_ins.book_ahead_days`` before);
+* ``health_check:2026-03-10`` - the weekly client health check (SOP-B 4.2, ``health:`` in the rules);
 * ``monthly_report:2026-04`` - one report per calendar month;
 * ``quarterly_review:q1`` - the n-th quarter of service;
 * ``onboarding_survey:kickoff``, ``halfway_feedback:project``, ``complete_onboarding:project``, ``request_testimonial:project``,
@@ -34,6 +35,7 @@ from pydantic import AwareDatetime, Field, model_validator
 
 from sop.base import Strict
 from sop.config_files import load_yaml_model
+from sop.health import HealthRules
 from sop.kpi import KpiTargets
 from sop.rules import Wait
 
@@ -157,6 +159,7 @@ class EngagementRules(Strict):
     """How this company runs the engagement after kick-off (config/engagement.yaml)."""
 
     check_ins: CheckIns = CheckIns()
+    health: HealthRules = HealthRules()  # SOP-B 4.2: the weekly health check and its thresholds
     action_time: time = time(9)  # local time every action other than a check-in falls due
     onboarding_survey: OnboardingSurvey = OnboardingSurvey()
     testimonial: Testimonial = Testimonial()
@@ -190,6 +193,7 @@ def load_engagement_rules(path: str | Path) -> EngagementRules:
 class ActionKind(StrEnum):
     CHECK_IN = "check_in"
     ONBOARDING_SURVEY = "onboarding_survey"
+    HEALTH_CHECK = "health_check"
     HALFWAY_FEEDBACK = "halfway_feedback"
     MONTHLY_REPORT = "monthly_report"
     QUARTERLY_REVIEW = "quarterly_review"
@@ -204,6 +208,7 @@ class ActionKind(StrEnum):
 SOP_STEP = {
     ActionKind.CHECK_IN: "sop:A4.1",
     ActionKind.ONBOARDING_SURVEY: "sop:B.KPI.csat_onboarding",
+    ActionKind.HEALTH_CHECK: "sop:B4.2",
     ActionKind.HALFWAY_FEEDBACK: "sop:A4.2",
     ActionKind.MONTHLY_REPORT: "sop:B4.1",
     ActionKind.QUARTERLY_REVIEW: "sop:B4.3",
@@ -301,6 +306,16 @@ def _check_ins(kickoff: date, completion: date, rules: EngagementRules, tz: tzin
         yield _action(ActionKind.CHECK_IN, day.isoformat(), max(kickoff, day - ahead), rules.action_time, tz)
 
 
+def _health_checks(kickoff: date, completion: date, rules: EngagementRules, tz: tzinfo) -> Iterator[Action]:
+    # SOP-B 4.2: from a week after the first check-in (whether the client came is known by then) until completion
+    every = rules.health.check_every_days
+    if every is None:
+        return
+    first = _first_weekday_after(kickoff, rules.check_ins.weekday) + timedelta(days=7)
+    for day in _every(first, every, completion):
+        yield _action(ActionKind.HEALTH_CHECK, day.isoformat(), day, rules.action_time, tz)
+
+
 def _reports_and_reviews(service_start: date, renewal: date, rules: EngagementRules, tz: tzinfo) -> Iterator[Action]:
     t = rules.action_time
     for _, day in _monthly(service_start, 1, renewal):
@@ -371,6 +386,7 @@ def plan_timeline(
     horizon_end = service_start + timedelta(days=horizon)
     return _in_order([
         *_check_ins(kickoff, completion, rules, tz),
+        *_health_checks(kickoff, completion, rules, tz),
         *_project_milestones(kickoff, service_start, completion, rules, tz),
         *_reports_and_reviews(service_start, renewal, rules, tz),
         *_post_project(completion, horizon_end, rules, tz),

@@ -55,3 +55,12 @@ def existing_event(calendar: Calendar, calendar_id: str, key: tuple[str, ...]) -
     except NotFound:
         return None
     return event if event.status != "cancelled" else None
+
+
+def attendee_response(calendar: Calendar, calendar_id: str, key: tuple[str, ...], email: str) -> str | None:
+    """``email``'s answer to the invite made for ``key`` (accepted, declined, tentative, needsAction), or
+    None when there is no such invite (never booked, or cancelled) or ``email`` is not invited to it."""
+    event = existing_event(calendar, calendar_id, key)
+    if event is None:
+        return None
+    return next((status for who, status in event.attendees.items() if who.lower() == email.lower()), None)

@@ -71,6 +71,13 @@ COMPANY_PROPERTIES: dict[str, tuple[str, str, str]] = {
     "retention_90d_status": ("90-day retention", "string", "text"),
     "retention_offers": ("Retention offers (what was offered, accepted, declined)", "string", "textarea"),
     "renewal_status": ("Renewal", "string", "text"),
+    # client health, SOP-B 4.2 (flows/engagement/health.py)
+    "health_status": ("Client health", "string", "text"),
+    "health_reasons": ("Client health: why", "string", "textarea"),
+    "health_checked_date": ("Client health checked", "date", "date"),
+    "health_history": ("Client health history (date:status;...)", "string", "textarea"),
+    "health_overdue": ("Client health: deliverables overdue", "number", "number"),
+    "health_missed_check_ins": ("Client health: check-ins missed", "number", "number"),
 }
 DEAL_KEY = "onboarding_key"
 DEAL_PROPERTIES: dict[str, tuple[str, str, str]] = {DEAL_KEY: ("Onboarding key", "string", "text")}

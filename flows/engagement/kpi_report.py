@@ -3,6 +3,7 @@ first-90-day retention, and the project's CSAT (the halfway survey) apart."""
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
@@ -10,9 +11,11 @@ from prefect import flow, get_run_logger
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 
 import services
+from flows.engagement.health import health_rows
 from flows.engagement.kpi_chart import render_chart
 from integrations.errors import InvalidInput
 from integrations.hubspot import HubSpotCRM, Record
+from sop.health import health_markdown
 from sop.kpi import ClientOutcome, KpiReport, KpiTargets, compute_kpis, funnel, kpi_table, weekly_trend
 from tasks import hubspot
 
@@ -74,7 +77,8 @@ def kpi_snapshot(outcomes: list[ClientOutcome], targets: KpiTargets, as_of: date
 
 @flow(name="kpi-report", flow_run_name="kpi-report {as_of}", log_prints=True)
 def kpi_report(as_of: date | None = None, chart_path: str | None = None) -> dict:
-    """SOP-B KPIs as of ``as_of``: a table artifact, a PNG chart (funnel + weekly trend) and a markdown artifact."""
+    """SOP-B KPIs as of ``as_of``: a table artifact, a PNG chart (funnel + weekly trend) and a markdown artifact;
+    and the clients' health (SOP-B 4.2, as the weekly health checks left it) as the ``client-health`` artifact."""
     svc = services.current()
     as_of = as_of or svc.now().astimezone(svc.profile.tz).date()
     targets = svc.engagement_rules.kpi_targets()
@@ -88,8 +92,12 @@ def kpi_report(as_of: date | None = None, chart_path: str | None = None) -> dict
     lines += ["", "| stage | clients |", "|---|---|"] + [f"| {s} | {n} |" for s, n in stages]
     lines += ["", f"Chart: `{path.resolve()}`", "", f"![KPI chart]({path.resolve().as_uri()})"]
     create_markdown_artifact("\n".join(lines), key="kpi-report", description=f"KPIs and funnel as of {as_of}")
+    health = health_rows(svc.clients.hubspot, as_of)
+    create_markdown_artifact(health_markdown(health, as_of), key="client-health",
+                             description=f"Client health (SOP-B 4.2) as of {as_of}")
     get_run_logger().info("KPIs as of %s: %s", as_of, rows)
-    return {"as_of": as_of.isoformat(), "kpis": rows, "funnel": stages, "chart": str(path)}
+    return {"as_of": as_of.isoformat(), "kpis": rows, "funnel": stages, "chart": str(path),
+            "health": [asdict(r) for r in health]}
 
 
 __all__ = ["KpiReport", "client_outcomes", "kpi_report", "kpi_snapshot", "outcome_of"]

@@ -23,6 +23,8 @@ ENGAGEMENT_PROPERTIES = [
     "testimonial_text", "churned_date", "churn_reason", "retention_90d_status",
     "retention_offers", "renewal_status",
     "adjustments_status",
+    "health_status", "health_reasons", "health_checked_date", "health_history", "health_overdue",
+    "health_missed_check_ins",
 ]
 
 

@@ -16,6 +16,7 @@ import services
 from flows.engagement.check_in import check_in
 from flows.engagement.complete_onboarding import complete_onboarding
 from flows.engagement.halfway_feedback import halfway_feedback
+from flows.engagement.health import client_health
 from flows.engagement.invoices import invoice
 from flows.engagement.leaving import deal_closed_lost, record_leaving
 from flows.engagement.monthly_report import monthly_report
@@ -35,6 +36,7 @@ FLOW_FOR = {
     ActionKind.CHECK_IN: check_in,
     ActionKind.POST_PROJECT_CHECK_IN: check_in,
     ActionKind.ONBOARDING_SURVEY: onboarding_survey,
+    ActionKind.HEALTH_CHECK: client_health,
     ActionKind.HALFWAY_FEEDBACK: halfway_feedback,
     ActionKind.MONTHLY_REPORT: monthly_report,
     ActionKind.QUARTERLY_REVIEW: quarterly_review,

@@ -22,8 +22,8 @@ from services.credentials import CREDENTIALS
 from services.settings import REPO, Settings
 
 SPECS = {s["name"]: s for s in deployment_specs()}
-FOLLOW_UPS = ("check-in", "onboarding-survey", "halfway-feedback", "monthly-report", "quarterly-review", "complete-onboarding",
-              "request-testimonial", "retention")
+FOLLOW_UPS = ("check-in", "client-health", "onboarding-survey", "halfway-feedback", "monthly-report",
+              "quarterly-review", "complete-onboarding", "request-testimonial", "retention")
 COMPANY_TZ = Settings().profile.timezone
 
 
