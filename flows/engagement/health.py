@@ -21,7 +21,7 @@ from prefect import flow
 
 import services
 from flows.engagement.channels import note, progress, slot_date
-from flows.engagement.record import DONE, SKIPPED, ClientRecord, load_record, timeline_for
+from flows.engagement.record import DONE, SKIPPED, ClientRecord, load_record, plan_basis, timeline_for
 from integrations.errors import InvalidInput
 from integrations.hubspot import HubSpotCRM
 from services import Services
@@ -42,7 +42,8 @@ def missed_check_ins(svc: Services, rec: ClientRecord, as_of: date) -> list[date
     API, and a client joining by phone or in the room would not appear in it either.)"""
     window = svc.engagement_rules.health.missed_window_days
     since = as_of - timedelta(days=window) if window else date.min
-    keys = {a.key for a in timeline_for(svc, rec) if a.kind == ActionKind.CHECK_IN}
+    planned = timeline_for(svc, rec) if plan_basis(rec) else []
+    keys = {a.key for a in planned if a.kind == ActionKind.CHECK_IN}
     keys |= {k for k in rec.done_keys() if k.startswith(f"{ActionKind.CHECK_IN.value}:")}  # moved by a re-plan
     missed = []
     for key in sorted(keys):
