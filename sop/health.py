@@ -6,7 +6,8 @@ Three signals, each read from a vendor by the health check (``flows/engagement/h
 * check-ins missed: check-ins whose day has passed that the client declined (the Calendar invite's
   ``responseStatus``; the flow's docstring says why a declined invite, not an unanswered one), counted
   over the last ``missed_window_days``;
-* survey scores over time: the client's CSAT scores (1-5), oldest first.
+* survey scores over time: the client's survey scores (1-5), oldest first: the onboarding survey's,
+  then the halfway survey's.
 
 ``assess`` turns them into a status with the reasons in words, by the thresholds of
 ``config/engagement.yaml`` ``health:`` (``HealthRules``) and the CSAT levels of its ``csat:`` section.
@@ -173,6 +174,20 @@ class HealthRow:
     history: str  # the statuses up to it, e.g. "G G A R"
 
 
+def survey_scores(props: Mapping[str, str | None]) -> list[int]:
+    """The client's survey scores (1-5), oldest first: the onboarding survey's after the kick-off
+    (``onboarding_csat``), then the halfway survey's (``csat_scores``, ``;``-separated)."""
+    def score(text: str | None) -> int | None:
+        try:
+            value = int(float(text or 0))
+        except ValueError:
+            return None
+        return value if 1 <= value <= 5 else None
+
+    found = [score(props.get("onboarding_csat")), *(score(s) for s in (props.get("csat_scores") or "").split(";"))]
+    return [s for s in found if s is not None]
+
+
 def _int(value: str | None) -> str:
     try:
         return str(int(float(value))) if value not in (None, "") else ""
@@ -189,7 +204,7 @@ def health_row(props: Mapping[str, str | None], as_of: date | None = None) -> He
     latest = bool(checked) and (as_of is None or checked <= as_of.isoformat())
     status = props.get("health_status") if latest else (history[-1][1].value if history else None)
     shown = checked if latest else (history[-1][0].isoformat() if history else "")
-    scores = [s for s in (props.get("csat_scores") or "").split(";") if s.strip().isdigit()]
+    scores = [str(s) for s in survey_scores(props)]
     return HealthRow(
         company=props.get("name") or props.get("domain") or "", domain=props.get("domain") or "",
         status=status or "not checked",

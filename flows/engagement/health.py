@@ -4,7 +4,8 @@ Runs alone for one client: ``client_health(client_domain, as_of, key=None)``. ``
 the action is for (the injected clock: nothing here asks the system for the date); ``key`` is the
 timeline key being run (``health_check:<date>``), defaulting to the one ``as_of`` implies.
 
-The check reads three signals (overdue Asana tasks, check-ins the client declined, the survey scores),
+The check reads three signals (overdue Asana tasks, check-ins the client declined, the survey scores:
+the onboarding survey's, then the halfway survey's),
 rates them with ``sop/health.py`` and the ``health:`` thresholds of config/engagement.yaml, and keeps
 the result on the HubSpot company: ``health_status``, ``health_reasons``, ``health_checked_date``,
 ``health_overdue``, ``health_missed_check_ins`` and ``health_history`` ("date:status;..."). When the
@@ -25,7 +26,17 @@ from flows.engagement.record import DONE, SKIPPED, ClientRecord, load_record, pl
 from integrations.errors import InvalidInput
 from integrations.hubspot import HubSpotCRM
 from services import Services
-from sop.health import Health, HealthRow, HealthSignals, add_to_history, assess, by_urgency, health_row, turned_red
+from sop.health import (
+    Health,
+    HealthRow,
+    HealthSignals,
+    add_to_history,
+    assess,
+    by_urgency,
+    health_row,
+    survey_scores,
+    turned_red,
+)
 from sop.timeline import ActionKind
 from tasks import calendar, gmail, hubspot, slack
 
@@ -77,7 +88,7 @@ def run_health_check(svc: Services, rec: ClientRecord, as_of: date, key: str | N
     if slot_date(key, as_of) + timedelta(days=rules.health.check_every_days or 7) <= as_of:
         return SKIPPED  # a check the sweep missed: the newer one, due already, tells the same and more
     signals = HealthSignals(overdue=tuple(progress(svc, rec, as_of).overdue),
-                            missed=tuple(missed_check_ins(svc, rec, as_of)), scores=tuple(rec.csat_scores()))
+                            missed=tuple(missed_check_ins(svc, rec, as_of)), scores=tuple(survey_scores(rec.company.properties)))
     health = assess(signals, as_of, rules.health, rules.csat.satisfied_at, rules.csat.at_risk_below)
     previous = rec.get("health_status")
     if turned_red(previous, health.status):  # told before the status is stored: a crash in between re-tells, once

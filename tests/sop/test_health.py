@@ -21,6 +21,7 @@ from sop.health import (
     health_markdown,
     health_row,
     parse_history,
+    survey_scores,
     turned_red,
 )
 from sop.timeline import ActionKind, EngagementRules, EngagementRulesError, load_engagement_rules, plan_timeline
@@ -156,6 +157,14 @@ def test_a_row_shows_the_latest_check_or_the_status_on_an_earlier_day():
         "amber", "2026-03-10", "G A", "", "")
     never = health_row({"name": "New", "domain": "new.example"})
     assert (never.status, never.scores, never.history) == ("not checked", "—", "")
+
+
+def test_survey_scores_are_the_onboarding_survey_then_the_halfway_ones():
+    assert survey_scores({"onboarding_csat": "4", "csat_scores": "5;2"}) == [4, 5, 2]
+    assert survey_scores({"onboarding_csat": "4.0"}) == [4]
+    assert survey_scores({"onboarding_csat": "", "csat_scores": "3;x;9;"}) == [3]
+    assert survey_scores({}) == []
+    assert health_row({"onboarding_csat": "4", "csat_scores": "2"}).scores == "4 → 2"
 
 
 def test_rows_red_first_and_the_markdown_table():
