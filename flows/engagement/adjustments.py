@@ -10,27 +10,22 @@ on HubSpot (so the engagement re-plans its timeline and meetings), new or droppe
 
 from __future__ import annotations
 
-import contextvars
 import math
-import os
-import threading
 from datetime import date, timedelta
 
 from prefect import flow, get_run_logger
-from prefect.context import AsyncClientContext, FlowRunContext, SyncClientContext, TaskRunContext
-from prefect.exceptions import ObjectNotFound
 from prefect.input import RunInput
 from pydantic import Field
 
 import services
 from flows.engagement.channels import note
+from flows.engagement.own_run import start_own_run
 from flows.engagement.record import ClientRecord, load_record
 from flows.people.waits import ask_staff
 from services import Services
 from tasks import asana
 
 DEPLOYMENT = "halfway-adjustments/halfway-adjustments"
-THREADS: list[threading.Thread] = []  # the in-process ones (tests wait for them)
 
 
 class FeedbackAdjustments(RunInput):
@@ -47,29 +42,8 @@ def request_adjustments(svc: Services, rec: ClientRecord, as_of: date, score: in
     if rec.get("adjustments_status"):
         return
     rec.update(svc, {"adjustments_status": "asked"})
-    params = {"client_domain": rec.domain, "score": score, "as_of": as_of.isoformat()}
-    if os.environ.get("PREFECT__FLOW_RUN_ID"):  # this process runs a deployment's run (a worker, `onboard serve`)
-        try:
-            from prefect.deployments import run_deployment
-
-            run_deployment(DEPLOYMENT, parameters=params, timeout=0, as_subflow=False,
-                           idempotency_key=f"adjustments-{rec.domain}")
-            return
-        except ObjectNotFound:  # not deployed on this server
-            pass
-    # flows called directly (the demo, the tests): a run in a thread of this process
-    thread = threading.Thread(target=contextvars.copy_context().run, args=(_top_level, rec.domain, score, as_of),
-                              name=f"adjustments-{rec.domain}", daemon=True)
-    THREADS.append(thread)
-    thread.start()
-
-
-def _top_level(domain: str, score: int, as_of: date) -> None:
-    # a run of its own, not a subflow of the run that asked (which may well have ended by then, closing its
-    # API clients): this thread keeps the settings and the services, none of that run's contexts
-    for context in (FlowRunContext, TaskRunContext, SyncClientContext, AsyncClientContext):
-        context.__var__.set(None)
-    adjustments_after_feedback(domain, score, as_of)
+    start_own_run(DEPLOYMENT, {"client_domain": rec.domain, "score": score, "as_of": as_of.isoformat()},
+                  f"adjustments-{rec.domain}", adjustments_after_feedback)
 
 
 def apply_adjustments(svc: Services, rec: ClientRecord, as_of: date, decision: FeedbackAdjustments

@@ -13,17 +13,13 @@ status first, so a retried or repeated approval never issues twice.
 
 from __future__ import annotations
 
-import contextvars
-import os
-import threading
 from datetime import date, timedelta
 
 from prefect import flow, get_run_logger
-from prefect.context import AsyncClientContext, FlowRunContext, SyncClientContext, TaskRunContext
-from prefect.exceptions import ObjectNotFound
 
 import services
 from flows.engagement.channels import local_at
+from flows.engagement.own_run import start_own_run
 from flows.engagement.record import DONE, SKIPPED, ClientRecord, billing_plan, load_record
 from flows.people.approvals import InvoiceApproval
 from flows.people.waits import ask_staff, escalate
@@ -35,7 +31,6 @@ from sop.rules import ServicePackage
 from tasks import hubspot
 
 DEPLOYMENT = "invoice-approval/invoice-approval"
-THREADS: list[threading.Thread] = []  # the in-process approvals (tests wait for them)
 
 
 def invoice_key(domain: str, number: int) -> str:
@@ -75,31 +70,8 @@ def draft_deposit(svc: Services, domain: str, ids: dict[str, str], package: Serv
 
 def request_approval(svc: Services, domain: str, number: int) -> None:
     """Start Finance's approval run for invoice ``number``; never waits for it."""
-    params = {"client_domain": domain, "number": number}
-    if os.environ.get("PREFECT__FLOW_RUN_ID"):  # this process runs a deployment's run (a worker, `onboard serve`)
-        try:
-            from prefect.deployments import run_deployment
-
-            run_deployment(DEPLOYMENT, parameters=params, timeout=0, as_subflow=False,
-                           idempotency_key=f"invoice-approval-{domain}-{number}")
-            return
-        except ObjectNotFound:  # not deployed on this server
-            pass
-    name = f"invoice-approval-{domain}-{number}"
-    if any(t.name == name for t in THREADS):
-        return  # asked once in this process, as a deployment run is once per invoice (its idempotency key)
-    thread = threading.Thread(target=contextvars.copy_context().run, args=(_top_level, svc, domain, number), name=name,
-                              daemon=True)
-    THREADS.append(thread)
-    thread.start()
-
-
-def _top_level(svc: Services, domain: str, number: int) -> None:
-    # a run of its own, not a subflow of the run that asked (which may have ended by then), on the asker's services
-    for context in (FlowRunContext, TaskRunContext, SyncClientContext, AsyncClientContext):
-        context.__var__.set(None)
-    with services.use_services(svc):
-        invoice_approval(domain, number)
+    start_own_run(DEPLOYMENT, {"client_domain": domain, "number": number}, f"invoice-approval-{domain}-{number}",
+                  invoice_approval, on_thread=lambda: services.use_services(svc))
 
 
 def schedule_of(svc: Services, rec: ClientRecord) -> tuple[ServicePackage, list[InvoicePart]] | None:

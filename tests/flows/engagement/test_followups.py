@@ -101,7 +101,8 @@ def test_the_onboarding_survey_after_the_kick_off_gives_the_onboarding_csat_apar
 
 
 def test_halfway_feedback_survey_csat_and_adjustments_that_wait_in_their_own_run(seeded, view, vendors, staff):
-    from flows.engagement.adjustments import THREADS, adjustments_after_feedback
+    from flows.engagement.adjustments import adjustments_after_feedback
+    from flows.engagement.own_run import THREADS
     from flows.engagement.sweep import engagement_sweep
     from tasks.asana import shift_open_tasks
 

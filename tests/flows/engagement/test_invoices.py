@@ -9,7 +9,8 @@ from datetime import date, timedelta
 from typing import Any
 
 from app.people import Staff
-from flows.engagement.invoices import THREADS, invoice, invoice_key
+from flows.engagement.invoices import invoice, invoice_key
+from flows.engagement.own_run import THREADS
 from flows.engagement.record import load_record, timeline_for
 from flows.onboarding.service_setup import create_accounts
 from sop.timeline import add_months
