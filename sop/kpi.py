@@ -312,14 +312,15 @@ def kpi_table(report: KpiReport) -> list[dict]:
             "n": t.n,
         },
         {
-            "kpi": f"Onboarding CSAT (% of scores >= {report.satisfied_score})",
+            "kpi": f"Onboarding CSAT (% of onboarding-survey scores >= {report.satisfied_score}; survey after the kick-off)",
             "value": _round(c.percent),
             "target": c.target_percent,
             "met": c.met,
             "n": c.n,
         },
         {
-            "kpi": "First-90-day retention (%)",
+            "kpi": "First-90-day retention (% of clients past day 90 not churned before it: staff's leaving, "
+                   "deal closed lost, renewal declined)",
             "value": _round(r.percent),
             "target": r.target_percent,
             "met": r.met,
