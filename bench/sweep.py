@@ -4,9 +4,9 @@
 
 Seeds the sandbox's HubSpot over HTTP (batch create, 100 companies a call) and grows it size by size:
 1,000 companies, then 10,000, then 100,000. At each size ``engagement_sweep(day)`` runs --repeats
-times, each time with exactly --due fresh clients whose only open action on ``day`` is a check-in
-(every earlier timeline action done, a contact person at their domain); every other company has its
-next action a month away. The last --repeats - 1 sets of due clients are seeded just before their
+times, each time with exactly --due fresh clients whose only open actions on ``day`` are a check-in and
+the week's health check (every earlier timeline action done, a contact person at their domain); every
+other company has its next action a month away. The last --repeats - 1 sets of due clients are seeded just before their
 sweep, so the size is reached at its last sweep. The day is the same for every sweep: the clients
 swept before have their next check-in planned after it, so each sweep finds only the new ones, and
 "already swept today" hides nothing; each sweep's summary is checked to show exactly --due clients,
@@ -49,21 +49,22 @@ WALL_TARGET = 1.5
 
 
 def lone_check_in(svc, day):
-    """(service start, timeline, [the action]) of a 12-week project whose only action due on ``day`` is
-    a check-in, or None."""
+    """(service start, timeline, [the actions]) of a 12-week project whose only actions due on ``day`` are a
+    check-in's booking and the week's health check (both on the check-in weekday), or None."""
     from sop.timeline import ActionKind, plan_timeline
 
     for back in range(14, 35):
         start = day - timedelta(days=back)
         timeline = plan_timeline(start - timedelta(days=3), start, 12, svc.engagement_rules, svc.profile.tz)
         today = [a for a in timeline if a.due == day]
-        if len(today) == 1 and today[0].kind == ActionKind.CHECK_IN:
+        kinds = {a.kind for a in today}
+        if ActionKind.CHECK_IN in kinds and kinds <= {ActionKind.CHECK_IN, ActionKind.HEALTH_CHECK}:
             return start, timeline, today
     return None
 
 
 def sweep_day(svc):
-    """Check-ins fall on one weekday: the first day from today with a lone check-in due."""
+    """Check-ins fall on one weekday: the first day from today with only a check-in (and a health check) due."""
     today = svc.now().astimezone(svc.profile.tz).date()
     return next(today + timedelta(days=d) for d in range(14) if lone_check_in(svc, today + timedelta(days=d)))
 
@@ -78,7 +79,7 @@ def ensure_properties(svc) -> None:
 
 
 def due_properties(svc, day) -> dict:
-    """A planned 12-week project whose only open action on ``day`` is a check-in."""
+    """A planned 12-week project whose only open actions on ``day`` are a check-in and a health check."""
     start, timeline, today = lone_check_in(svc, day)
     kickoff = start - timedelta(days=3)
     return {"kickoff_date": kickoff.isoformat(), "service_start_date": start.isoformat(), "project_weeks": "12",
