@@ -168,7 +168,8 @@ def test_the_waits_sweep_resumes_a_settled_request_and_reminds_through_dropbox_s
                         signature_request_id=req.id)
     resumed = []
     monkeypatch.setattr(sweep_waits, "resume", resumed.append)
-    run = SimpleNamespace(id=uuid4(), name="phase 2")
+    run = SimpleNamespace(id=uuid4(), name="phase 2",  # suspended at the signatures' wait
+                          state=SimpleNamespace(state_details=SimpleNamespace(pause_key="contract-signatures-0")))
 
     assert sweep_waits.sweep_one(svc, run, record, now) == "waiting" and not resumed
     remind_client(svc, record, 1)  # what the sweep sends when reminder 1 is due
