@@ -229,3 +229,12 @@ DROPBOX_SIGN = {"standard": Limit(100, 60.0, "Dropbox Sign: 100 / min"),
 def dropbox_sign(tier: str) -> AbstractContextManager[float]:
     """The slot for one Dropbox Sign call of ``tier`` (standard, high, or test for test-mode requests)."""
     return slot(f"dropbox_sign:{tier}", DROPBOX_SIGN[tier])
+
+
+# Dropbox publishes no per-app number: "rate limits ... vary" and a 429 says how long to wait
+# (developers/documentation/http/documentation#error-handling). A cautious 10 / s keeps a run well below them.
+DROPBOX = Limit(10, 1.0, "Dropbox: no published limit; 10 / s kept")
+
+
+def dropbox() -> AbstractContextManager[float]:
+    return slot("dropbox", DROPBOX)

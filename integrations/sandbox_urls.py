@@ -23,5 +23,6 @@ def sdk_urls(root: str) -> dict[str, str]:
         "zoom-oauth": f"{root}/zoom/oauth/token",
         "keap": f"{root}/keap/crm/rest/v1",
         "dropbox_sign": f"{root}/dropbox_sign/v3",
+        "dropbox": f"{root}/dropbox",  # api.dropboxapi.com → …/dropbox/api, content.dropboxapi.com → …/dropbox/content
     }
 

@@ -1,4 +1,4 @@
-"""An offline sandbox of HubSpot, Asana, Google (Drive, Forms, Gmail, Calendar), Slack, Zoom, Keap and Dropbox Sign.
+"""An offline sandbox of HubSpot, Asana, Google (Drive, Forms, Gmail, Calendar), Slack, Zoom, Keap, Dropbox Sign and Dropbox.
 
 Each vendor speaks its real HTTP API (paths, status codes, envelopes, error bodies, rate limits),
 so the official SDKs run against it unmodified. Laid out like moto: ``core/`` holds the app, the
@@ -21,6 +21,7 @@ from vendor_sandbox.asana.routes import AsanaVendor
 from vendor_sandbox.core.app import SandboxConfig, TeamMember, create_app, use_vendors
 from vendor_sandbox.core.faults import FaultConfig
 from vendor_sandbox.core.server import VENDOR_LINES, SandboxServer, free_port, sdk_urls
+from vendor_sandbox.dropbox.routes import DropboxVendor
 from vendor_sandbox.dropbox_sign.routes import DropboxSignVendor
 from vendor_sandbox.google.routes import GoogleVendor
 from vendor_sandbox.hubspot.routes import HubSpotVendor
@@ -29,7 +30,8 @@ from vendor_sandbox.slack.routes import SlackVendor
 from vendor_sandbox.zoom.routes import ZoomVendor
 
 # the composition root: the vendors every sandbox serves, in this order (seeding, routes, state, page)
-use_vendors(HubSpotVendor, AsanaVendor, GoogleVendor, SlackVendor, ZoomVendor, KeapVendor, DropboxSignVendor)
+use_vendors(HubSpotVendor, AsanaVendor, GoogleVendor, SlackVendor, ZoomVendor, KeapVendor, DropboxSignVendor,
+            DropboxVendor)
 
 __all__ = [
     "VENDOR_LINES",

@@ -12,7 +12,7 @@ import uvicorn
 from .app import SandboxConfig, create_app, vendor_classes
 
 VENDOR_LINES = ("hubspot", "asana", "drive", "forms", "gmail", "calendar", "slack", "zoom", "zoom-oauth", "keap",
-                "dropbox_sign")
+                "dropbox_sign", "dropbox")
 
 
 def sdk_urls(root: str) -> dict[str, str]:

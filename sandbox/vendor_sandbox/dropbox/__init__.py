@@ -1,0 +1,1 @@
+"""Dropbox (files, shared links, file requests) emulation."""
