@@ -107,13 +107,13 @@ class DropboxBackend:
     def upload(self, path: str, mode: str, autorename: bool, data: bytes) -> dict[str, Any]:
         found = self.entry(path)
         if found is not None and found[".tag"] == "folder":
-            raise errors.route_error({".tag": "path", "path": {"reason": {".tag": "conflict", "conflict":
-                                     {".tag": "folder"}}, "upload_session_id": ""}})
+            raise errors.route_error({".tag": "path", "reason": {".tag": "conflict", "conflict": {".tag": "folder"}},
+                                      "upload_session_id": ""})
         digest = content_hash(data)
         if found is not None:
             if mode == "add" and not autorename and found["content_hash"] != digest:
-                raise errors.route_error({".tag": "path", "path": {"reason": {".tag": "conflict", "conflict":
-                                         {".tag": "file"}}, "upload_session_id": ""}})
+                raise errors.route_error({".tag": "path", "reason": {".tag": "conflict", "conflict": {".tag": "file"}},
+                                          "upload_session_id": ""})
             if found["content_hash"] == digest:  # identical content: the same revision
                 return found
         self._folder(parent_of(path))
@@ -125,7 +125,9 @@ class DropboxBackend:
             "is_downloadable": True, "content_hash": digest, "content": base64.b64encode(data).decode()})
 
     def delete(self, path: str) -> dict[str, Any]:
-        found = self.get_metadata(path)
+        found = self.entry(path)
+        if found is None:
+            raise errors.path_error("not_found", outer="path_lookup")  # DeleteError.path_lookup
         for e in self.db.list("entry"):
             if e["path_lower"] == found["path_lower"] or e["path_lower"].startswith(found["path_lower"] + "/"):
                 self.db.delete("entry", e["path_lower"])

@@ -28,12 +28,12 @@ class DropboxError(VendorError):
 
 
 def summary(error: Any) -> str:
-    """``error_summary``: the tags of the error union, outermost first, then ``/..``."""
+    """``error_summary``: the tags of the error union, outermost first, then ``/..``."""  # e.g. path/conflict/file/..
     tags: list[str] = []
     while isinstance(error, dict) and ".tag" in error:
         tag = error[".tag"]
         tags.append(tag)
-        error = error.get(tag)
+        error = error.get(tag, error.get("reason"))  # a struct variant (UploadWriteFailed) is inline: its reason
     return "/".join(tags) + "/.."
 
 
