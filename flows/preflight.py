@@ -10,6 +10,7 @@ email: the `users:read.email` scope); Google each meeting host's calendar reacha
 user; Zoom each meeting host a user of the account with a licence long enough for the SOP's meetings;
 Keap (when config/company.yaml chooses it) the key, the quota left, and the tag of each SOP stage.
 Dropbox Sign (with ``esign: dropbox_sign``) the API key answers and the approving manager has an email.
+Dropbox (with ``storage: dropbox``) the access token answers and the clients' folder is found or not yet made.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from integrations.errors import IntegrationError, MissingScope, NotFound
 from services import Services
 from sop.profile import CompanyProfile, Role
 from sop.rules import OnboardingRules
+from tasks.dropbox import ROOT as CLIENTS_FOLDER  # where storage: dropbox keeps each client's folder
 
 BASIC_MEETING_LIMIT = 40  # minutes: a Basic (unlicensed) Zoom user's meetings end there [CONTRACTS §6]
 
@@ -51,7 +53,7 @@ def run_checks(svc: Services) -> list[Check]:
 
     per_vendor = concurrently(*(lambda f=f: f(svc) for f in
                                 (hubspot_checks, asana_checks, slack_checks, google_checks, zoom_checks, keap_checks,
-                                 dropbox_sign_checks)))
+                                 dropbox_sign_checks, dropbox_checks)))
     return [c for checks in per_vendor for c in checks]
 
 
@@ -334,6 +336,27 @@ def dropbox_sign_checks(svc: Services) -> list[Check]:
         return Check("dropbox_sign", "API key", True, f"the account sees {n} signature requests; requests in {mode}")
 
     return [signer, *_guard("dropbox_sign", "API key", key)]
+
+
+# --------------------------------------------------------------------------------------------- Dropbox
+
+
+def dropbox_checks(svc: Services) -> list[Check]:
+    """With ``storage: dropbox`` only: the access token answers a read of the clients' folder (a run makes the
+    folder itself). The write scopes (files.content.write, sharing.write, file_requests.write) show only at
+    the first write, which the preflight never makes: docs/live-setup.md lists them."""
+    if svc.profile.storage != "dropbox":
+        return []
+    if svc.clients.dropbox is None:
+        return [Check("dropbox", "access token", False, "no Dropbox client",
+                      "set ONBOARD_DROPBOX_ACCESS_TOKEN (docs/live-setup.md, Dropbox)")]
+
+    def token() -> Check:
+        found = svc.clients.dropbox.check(CLIENTS_FOLDER)
+        return Check("dropbox", "access token", True,
+                     f"{CLIENTS_FOLDER} " + ("found" if found is not None else "not made yet (the first run makes it)"))
+
+    return _guard("dropbox", "access token", token)
 
 
 # --------------------------------------------------------------------------------------------- before a run

@@ -5,9 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from integrations import asana, budget, dropbox_sign, google, hubspot, keap, slack, zoom
+from integrations import asana, budget, dropbox, dropbox_sign, google, hubspot, keap, slack, zoom
 from integrations.sandbox_urls import sdk_urls
-from services.credentials import dropbox_sign_api_key, keap_credential, live_credentials
+from services.credentials import dropbox_access_token, dropbox_sign_api_key, keap_credential, live_credentials
 
 if TYPE_CHECKING:
     from services.settings import Settings
@@ -27,11 +27,17 @@ class Clients:
     zoom: zoom.ZoomMeetings
     keap: keap.KeapMarketing | None = None  # only when config/company.yaml chooses Keap for email marketing
     esign: dropbox_sign.DropboxSign | None = None  # with esign: dropbox_sign (always against the sandbox)
+    dropbox: dropbox.DropboxStorage | None = None  # only when config/company.yaml chooses storage: dropbox
+
+    @property
+    def documents(self) -> google.Drive | dropbox.DropboxStorage:
+        """The document storage of config/company.yaml (``storage``): Dropbox when chosen, else Drive."""
+        return self.dropbox if self.dropbox is not None else self.drive
 
 
-def sandbox_clients(root: str, *, email_marketing: str = "keap") -> Clients:
+def sandbox_clients(root: str, *, email_marketing: str = "keap", storage: str = "google_drive") -> Clients:
     """Clients for the sandbox served at ``root`` (``http://127.0.0.1:8765``); Keap's unless
-    ``email_marketing`` is "none"."""
+    ``email_marketing`` is "none"; Dropbox's when ``storage`` is "dropbox"."""
     urls = sdk_urls(root.rstrip("/"))
     g = google.connect(google.sandbox_credentials(), root_url=google.root_from_sandbox_urls(urls))
     return Clients(
@@ -48,6 +54,7 @@ def sandbox_clients(root: str, *, email_marketing: str = "keap") -> Clients:
         ),
         keap=keap.connect(SANDBOX_TOKEN, base_url=urls["keap"]) if email_marketing == "keap" else None,
         esign=dropbox_sign.connect(SANDBOX_TOKEN, base_url=urls["dropbox_sign"], test_mode=True),
+        dropbox=dropbox.connect(SANDBOX_TOKEN, base_url=urls["dropbox"]) if storage == "dropbox" else None,
     )
 
 
@@ -60,7 +67,8 @@ def build_clients(settings: Settings) -> Clients:
 
         if settings.sandbox_url is None:
             raise ValueError("sandbox mode needs ONBOARD_SANDBOX_URL (or start one with `onboard sandbox`)")
-        return sandbox_clients(str(settings.sandbox_url), email_marketing=settings.profile.email_marketing.system)
+        return sandbox_clients(str(settings.sandbox_url), email_marketing=settings.profile.email_marketing.system,
+                               storage=settings.profile.storage)
     return live_clients(settings)
 
 
@@ -72,7 +80,7 @@ def live_clients(settings: Settings) -> Clients:
     creds = live_credentials(settings)
     budget.configure(enabled=True, window_scale=settings.rate_budget_scale or 1.0, share=settings.rate_budget_share)
     urls: dict[str, str | None] = dict.fromkeys(("hubspot", "asana", "slack", "zoom", "zoom-oauth", "keap",
-                                                "dropbox_sign"))
+                                                "dropbox_sign", "dropbox"))
     root_url = None
     if settings.live_base_url is not None:
         urls = sdk_urls(str(settings.live_base_url).rstrip("/"))
@@ -102,6 +110,8 @@ def live_clients(settings: Settings) -> Clients:
         esign=dropbox_sign.connect(dropbox_sign_api_key(settings).get_secret_value(), base_url=urls["dropbox_sign"],
                                    test_mode=settings.dropbox_sign_test_mode)
         if settings.rules.esign == "dropbox_sign" else None,
+        dropbox=dropbox.connect(dropbox_access_token(settings).get_secret_value(), base_url=urls["dropbox"])
+        if settings.profile.storage == "dropbox" else None,
     )
 
 

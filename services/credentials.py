@@ -25,6 +25,8 @@ KEAP_CREDENTIALS: dict[str, str] = {
 }
 # Needed only when the rules choose it (``esign: dropbox_sign``): field -> its Prefect Secret block.
 DROPBOX_SIGN_CREDENTIAL = ("dropbox_sign_api_key", "onboard-dropbox-sign-api-key")
+# Needed only when config/company.yaml chooses Dropbox for documents (``storage: dropbox``).
+DROPBOX_CREDENTIAL = ("dropbox_access_token", "onboard-dropbox-access-token")
 
 
 class MissingCredentials(RuntimeError):
@@ -97,4 +99,18 @@ def dropbox_sign_api_key(settings: BaseSettings, load_block=load_secret_block) -
     if value is None:
         raise MissingCredentials(f"live mode with esign: dropbox_sign needs {field} (env ONBOARD_{field.upper()} "
                                  f"or Prefect Secret block '{block}')")
+    return value
+
+
+def dropbox_access_token(settings: BaseSettings, load_block=load_secret_block) -> SecretStr:
+    """The Dropbox access token (``ONBOARD_DROPBOX_ACCESS_TOKEN``, else its Secret block), or an error naming
+    both: live mode with ``storage: dropbox`` cannot start without it."""
+    field, block = DROPBOX_CREDENTIAL
+    value: SecretStr | None = getattr(settings, field, None)
+    if value is None or not value.get_secret_value():
+        raw = load_block(block)
+        value = SecretStr(raw) if raw else None
+    if value is None:
+        raise MissingCredentials(f"live mode with storage: dropbox (config/company.yaml) needs {field} (env "
+                                 f"ONBOARD_{field.upper()} or Prefect Secret block '{block}')")
     return value

@@ -97,6 +97,8 @@ class CompanyProfile(Strict):
     team: dict[Role, list[Person]]
     approving_manager: Signatory
     email_marketing: EmailMarketing = EmailMarketing()  # the SOP's "Email Marketing: Infusionsoft" (Keap)
+    # where the client's folder and documents live: Google Drive (Google Docs) or Dropbox (PDFs, shared links)
+    storage: Literal["google_drive", "dropbox"] = "google_drive"
 
     @field_validator("timezone")
     @classmethod

@@ -16,7 +16,7 @@ from flows.engagement.channels import post, progress, send
 from flows.engagement.record import DONE, ClientRecord, load_record
 from services import Services
 from sop.timeline import ActionKind
-from tasks import drive
+from tasks import storage
 
 
 def meetings_held(rec: ClientRecord, since: date, until: date) -> list[str]:
@@ -43,7 +43,7 @@ def run_monthly_report(svc: Services, rec: ClientRecord, as_of: date, key: str |
     doc = svc.renderer.render("docs/monthly_report.html.j2", client=rec.client, period=period, progress=p,
                              meetings=held, account_manager=rec.manager, date=as_of.isoformat())
     folder = rec.get("drive_folder_id")
-    file = drive.store_document(svc.clients.drive, folder, f"Monthly report {period} — {rec.client.company_name}",
+    file = storage.store_document(svc.clients.documents, folder, f"Monthly report {period} — {rec.client.company_name}",
                                     doc.body, rec.domain, f"monthly-report-{period}")
     send(svc, rec, "email/monthly_report.html.j2", f"monthly-report-{period}", period=period, progress=p,
          meetings=held, report_url=file.web_view_link)

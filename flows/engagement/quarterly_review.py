@@ -16,7 +16,7 @@ from flows.engagement.channels import hold_meeting, local_at, progress, send
 from flows.engagement.record import DONE, ClientRecord, load_record
 from services import Services
 from sop.scheduling import next_working_day
-from tasks import drive
+from tasks import storage
 
 
 def run_quarterly_review(svc: Services, rec: ClientRecord, as_of: date, key: str | None = None) -> str:
@@ -40,7 +40,7 @@ def run_quarterly_review(svc: Services, rec: ClientRecord, as_of: date, key: str
                                  progress=p, concerns=concerns, opportunities=opportunities,
                                  meetings=sum(k.startswith("check_in:") for k in done),
                                  reports=sum(k.startswith("monthly_report:") for k in done))
-    file = drive.store_document(svc.clients.drive, rec.get("drive_folder_id"),
+    file = storage.store_document(svc.clients.documents, rec.get("drive_folder_id"),
                                     f"Quarterly business review {quarter} — {rec.client.company_name}", outline.body,
                                     rec.domain, f"qbr-{quarter}")
     topic = f"Quarterly business review {quarter} — {rec.client.company_name}"

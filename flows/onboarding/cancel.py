@@ -21,7 +21,7 @@ from flows.steps import concurrently, sop_step
 from services import Services
 from sop.client import NewClient
 from sop.profile import Role
-from tasks import asana, drive, hubspot, slack
+from tasks import asana, hubspot, slack, storage
 
 # the meetings a new-client run books: (calendar role, key); the check-ins after kick-off are found by listing
 MEETINGS = ((Role.ONBOARDING_SPECIALIST, "discovery"), (Role.ACCOUNT_MANAGER, "kickoff"))
@@ -54,7 +54,7 @@ def archive_onboarding(svc: Services, domain: str, reason: str) -> list[str]:
     done = concurrently(
         *(lambda r=role, k=key: f"{k} meeting cancelled" if cancel_future_meeting(svc, calendar_of[r], (domain, k))
           else None for role, key in MEETINGS),
-        lambda: undo(known.get("drive_folder_id"), lambda f: drive.trash(svc.clients.drive, f),
+        lambda: undo(known.get("drive_folder_id"), lambda f: storage.trash(svc.clients.documents, f),
                      "Drive folder trashed"),
         lambda: undo(known.get("slack_channel_id"), lambda c: slack.archive_channel(svc.clients.slack, c),
                      "Slack channel archived"),

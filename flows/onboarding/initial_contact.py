@@ -21,7 +21,7 @@ from sop.client import NewClient
 from sop.outcomes import Lead, Outcome
 from sop.profile import MarketingStage, Person, Role
 from sop.rules import Verdict
-from tasks import calendar, drive, forms, gmail, hubspot, slack, zoom
+from tasks import calendar, forms, gmail, hubspot, slack, storage, zoom
 
 
 @flow(name="phase-1-initial-contact", flow_run_name="phase 1 — {client.company_name}")
@@ -195,7 +195,7 @@ def record_discovery_notes(client: NewClient, svc: Services, lead: Lead, special
         notes = ask_staff(svc, DiscoveryNotes, wait, what="Discovery call notes (escalated)",
                           approver=svc.person(Role.ACCOUNT_MANAGER), client_name=client.company_name,
                           domain=client.domain, context=context)
-    folders = drive.ensure_client_folder(svc.clients.drive, client.domain, client.company_name)
+    folders = storage.ensure_client_folder(svc.clients.documents, client.domain, client.company_name)
     lead = lead.model_copy(update={"folder_ids": {k: f.id for k, f in folders.items()}})
 
     def record_folder() -> None:
@@ -213,7 +213,7 @@ def record_discovery_notes(client: NewClient, svc: Services, lead: Lead, special
         record_folder,
         lambda: hubspot.add_note(svc.clients.hubspot, body, svc.now(), lead.owner_id, lead.ids(),
                              key=f"{client.domain}:discovery-notes"),
-        lambda: drive.store_document(svc.clients.drive, folders["Meeting notes"].id,
+        lambda: storage.store_document(svc.clients.documents, folders["Meeting notes"].id,
                                          f"Discovery call notes — {client.company_name}", doc.body, client.domain,
                                          "discovery-notes"))
     record("A2.3", "Discovery notes recorded", "HubSpot note + Drive doc", doc=file.web_view_link)
@@ -270,7 +270,7 @@ def decline(client: NewClient, svc: Services, lead: Lead, reasons: list[str]) ->
     if cancel_future_meeting(svc, specialist, (client.domain, "discovery")):
         undone.append("discovery call cancelled")
     if lead.folder_ids.get("root"):
-        drive.trash(svc.clients.drive, lead.folder_ids["root"])
+        storage.trash(svc.clients.documents, lead.folder_ids["root"])
         undone.append("folder trashed")
     hubspot.update_company(hub, lead.company_id, {"onboarding_status": "declined"})
     slack.remind_on_slack(svc.clients.slack, specialist, f"{client.company_name} was declined: {'; '.join(reasons)}",

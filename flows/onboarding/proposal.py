@@ -18,7 +18,7 @@ from sop.client import NewClient
 from sop.outcomes import Agreement, Lead, Outcome
 from sop.profile import Person, Role
 from sop.rules import ServicePackage
-from tasks import drive, esign, gmail, hubspot
+from tasks import esign, gmail, hubspot, storage
 
 MAX_REVISIONS = 5
 
@@ -32,7 +32,7 @@ def proposal_and_agreement(client: NewClient, lead: Lead) -> tuple[Outcome | Non
 
 def agree(client: NewClient, svc: Services, lead: Lead) -> tuple[Outcome | None, Agreement | None]:
     if not lead.folder_ids:  # phase 1 made them (discovery notes); a lead from elsewhere may lack them
-        folders = drive.ensure_client_folder(svc.clients.drive, client.domain, client.company_name)
+        folders = storage.ensure_client_folder(svc.clients.documents, client.domain, client.company_name)
         lead = lead.model_copy(update={"folder_ids": {k: f.id for k, f in folders.items()}})
     package, scope, price = design_solution(client, svc, lead)
     outcome, version, proposal_id, price, deliverables = negotiate(client, svc, lead, package, scope, price)
@@ -82,14 +82,14 @@ def present_proposal(client: NewClient, svc: Services, lead: Lead, package: Serv
     doc = svc.renderer.render("docs/proposal.html.j2", client=client, package=package, scope=scope, price=price,
                              version=version, changes=changes, currency=svc.rules.currency, deliverables=deliverables,
                              start_date=client.start_date, date=svc.now().date().isoformat())
-    file = drive.store_document(svc.clients.drive, lead.folder_ids["Proposals"],
+    file = storage.store_document(svc.clients.documents, lead.folder_ids["Proposals"],
                                     f"Proposal v{version} — {client.company_name}", doc.body, client.domain,
                                     f"proposal-v{version}")
     mail = svc.renderer.render("email/proposal.html.j2", client=client, package=package, version=version,
                               doc_url=file.web_view_link, specialist=specialist)
 
     def share_and_send() -> None:  # shared before the client gets the link
-        drive.share_with(svc.clients.drive, file.id, str(client.email))
+        storage.share_with(svc.clients.documents, file.id, str(client.email))
         gmail.send_email(svc.clients.gmail, str(client.email), mail, key=f"proposal-v{version}", domain=client.domain,
                          sender=str(specialist.email))
 
@@ -157,7 +157,7 @@ def sign_contract(client: NewClient, svc: Services, lead: Lead, package: Service
     doc = svc.renderer.render("docs/contract.html.j2", client=client, package=package, price=price,
                              proposal_version=version, currency=svc.rules.currency, date=today,
                              deliverables=deliverables)
-    contract = drive.store_document(svc.clients.drive, lead.folder_ids["Contracts"],
+    contract = storage.store_document(svc.clients.documents, lead.folder_ids["Contracts"],
                                         f"Service agreement — {client.company_name}", doc.body, client.domain,
                                         "contract")
     if svc.rules.esign == "dropbox_sign":
@@ -168,7 +168,7 @@ def sign_contract(client: NewClient, svc: Services, lead: Lead, package: Service
                                   specialist=specialist)
 
         def share_and_send() -> None:  # shared before the client gets the link
-            drive.share_with(svc.clients.drive, contract.id, str(client.email), role="commenter")
+            storage.share_with(svc.clients.documents, contract.id, str(client.email), role="commenter")
             gmail.send_email(svc.clients.gmail, str(client.email), mail, key="contract", domain=client.domain,
                              sender=str(specialist.email))
 
@@ -189,14 +189,14 @@ def sign_contract(client: NewClient, svc: Services, lead: Lead, package: Service
                status="done" if declined else "timed_out")
         return Outcome.CONTRACT_UNSIGNED, None
     if signed.pdf is not None:  # Dropbox Sign's signed PDF, its audit trail merged in
-        store = lambda: drive.store_file(svc.clients.drive, lead.folder_ids["Contracts"],
+        store = lambda: storage.store_file(svc.clients.documents, lead.folder_ids["Contracts"],
                                          f"Service agreement — {client.company_name} — SIGNED.pdf", signed.pdf,
                                          "application/pdf", client.domain, "contract-signed")
     else:
         signed_text = (f"{doc.body}<hr><p>Signed for {client.company_name} by {signed.client_signatory}; for "
                        f"{svc.profile.company.name} by {signed.provider_signatory}; on {signed.signed_on}"
                        f"{' (on paper)' if signed.via == 'paper' else ''}. Signed copy: {signed.detail}</p>")
-        store = lambda: drive.store_document(svc.clients.drive, lead.folder_ids["Contracts"],
+        store = lambda: storage.store_document(svc.clients.documents, lead.folder_ids["Contracts"],
                                              f"Service agreement — {client.company_name} — SIGNED", signed_text,
                                              client.domain, "contract-signed")
     signed_file = store()

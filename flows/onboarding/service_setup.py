@@ -22,7 +22,7 @@ from sop.outcomes import Agreement, Lead, Setup
 from sop.plan import expand_plan
 from sop.profile import MarketingStage, Person, Role
 from sop.scheduling import next_working_day
-from tasks import asana, calendar, drive, gmail, hubspot, slack, zoom
+from tasks import asana, calendar, gmail, hubspot, slack, storage, zoom
 
 TEAM_ROLES = (Role.ACCOUNT_MANAGER, Role.ONBOARDING_SPECIALIST, Role.CLIENT_RELATIONS_MANAGER, Role.OPERATIONS)
 
@@ -181,7 +181,7 @@ def announce_channel(client: NewClient, svc: Services, lead: Lead, team: list[Pe
     text = svc.renderer.render("slack/welcome_post.md.j2", client=client, client_id=client_id, account_manager=manager,
                               specialist=specialist, crm_url=crm_url(svc, lead.company_id),
                               project_url=project.permalink_url or project.gid,
-                              folder_url=f"https://drive.google.com/drive/folders/{lead.folder_ids['root']}",
+                              folder_url=storage.folder_url(svc.clients.documents, lead.folder_ids["root"]),
                               start_date=start.isoformat()).body
     slack.post(svc.clients.slack, channel.id, text, key=f"{client.domain}:welcome")
     c = svc.engagement_rules.check_ins
@@ -203,17 +203,23 @@ def introduce_team(client: NewClient, svc: Services, team: list[Person], manager
 def send_welcome_pack(client: NewClient, svc: Services, lead: Lead, team: list[Person], manager: Person,
                       client_id: str, start: date, package) -> str:
     """SOP-B 3.3: welcome letter, key contacts, portal access (the shared folder) and start date."""
-    docs = svc.clients.drive
-    portal = f"https://drive.google.com/drive/folders/{lead.folder_ids['root']}"
+    docs = svc.clients.documents
+    portal = storage.folder_url(docs, lead.folder_ids["root"])
+    if storage.by_link(docs):  # Dropbox: the view-only link and the file request, made before the letter
+        opened = storage.open_portal(docs, lead.folder_ids, str(client.email), client.company_name)
+        portal, uploads = opened.url, {"upload_url": opened.upload_url}
+    else:
+        uploads = {}
     letter = svc.renderer.render("docs/welcome_letter.html.j2", client=client, package=package, client_id=client_id,
                                 start_date=start.isoformat(), account_manager=manager, team=team, portal_url=portal,
-                                date=svc.now().date().isoformat())
-    file = drive.store_document(docs, lead.folder_ids["root"], f"Welcome letter — {client.company_name}",
+                                date=svc.now().date().isoformat(), **uploads)
+    file = storage.store_document(docs, lead.folder_ids["root"], f"Welcome letter — {client.company_name}",
                                 letter.body, client.domain, "welcome-letter")
-    drive.share_with(docs, lead.folder_ids["root"], str(client.email), role="writer")
+    if not uploads:  # Drive: the folder shared with the client's account as a writer
+        storage.open_portal(docs, lead.folder_ids, str(client.email), client.company_name)
     mail = svc.renderer.render("email/welcome_pack.html.j2", client=client, letter_url=file.web_view_link,
                               portal_url=portal, client_id=client_id, start_date=start.isoformat(), team=team,
-                              account_manager=manager)
+                              account_manager=manager, **uploads)
     gmail.send_email(svc.clients.gmail, str(client.email), mail, key="welcome-pack", domain=client.domain,
                      sender=str(manager.email))
     record("B3.3", "Welcome pack sent", f"service starts {start}", letter=file.web_view_link, portal=portal)
@@ -239,7 +245,7 @@ def invite_to_kickoff(client: NewClient, svc: Services, lead: Lead, team: list[P
                                 project_url=project.permalink_url or project.gid,
                                 communication=client.preferred_communication.value.replace("_", " "),
                                 channel=channel_name)
-    agenda_file = drive.store_document(svc.clients.drive, lead.folder_ids["Meeting notes"],
+    agenda_file = storage.store_document(svc.clients.documents, lead.folder_ids["Meeting notes"],
                                            f"Kick-off agenda — {client.company_name}", agenda.body, client.domain,
                                            "kickoff-agenda")
     mail = svc.renderer.render("email/kickoff_invite.html.j2", client=client, when=local, join_url=meeting.join_url,
@@ -263,7 +269,8 @@ def record_kickoff(client: NewClient, svc: Services, lead: Lead, manager: Person
     outcome = ask_staff(svc, KickoffOutcome, wait, what="Kick-off outcome", approver=manager,
                         client_name=client.company_name, domain=client.domain, not_before=ends,
                         context={"Client contact": f"{client.contact_person} <{client.email}>",
-                                 "Client folder": f"https://drive.google.com/drive/folders/{lead.folder_ids.get('root', '')}"})
+                                 "Client folder": storage.folder_url(svc.clients.documents,
+                                                                   lead.folder_ids.get("root", ""))})
     if outcome is None:
         escalate(svc, client.company_name, client.domain, "the kick-off outcome was not recorded", "follow up in the first check-in")
         record("B3.4", "Kick-off outcome", "not recorded in time; escalated", status="timed_out")
@@ -274,7 +281,7 @@ def record_kickoff(client: NewClient, svc: Services, lead: Lead, manager: Person
         lambda: hubspot.add_note(svc.clients.hubspot, f"Kick-off confirmed.<br>Objectives: {outcome.objectives}<br>"
                              f"Timeline: {outcome.timeline}<br>Next steps: {outcome.next_steps}", svc.now(),
                              lead.owner_id, lead.ids(), key=f"{client.domain}:kickoff-outcome"),
-        lambda: drive.store_document(svc.clients.drive, lead.folder_ids["Meeting notes"],
+        lambda: storage.store_document(svc.clients.documents, lead.folder_ids["Meeting notes"],
                                          f"Kick-off outcome — {client.company_name}", doc.body, client.domain,
                                          "kickoff-outcome"))
     record("B3.4", "Kick-off outcome recorded", "HubSpot note + Drive doc", doc=file.web_view_link)
