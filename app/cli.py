@@ -63,6 +63,9 @@ def demo(
     esign: Annotated[str | None, typer.Option(help="how the contract is signed: dropbox_sign (the client and the "
                                                    "manager sign in the sandbox's Dropbox Sign) or "
                                                    "staff_confirmation; default: config/onboarding.yaml's")] = None,
+    storage: Annotated[str | None, typer.Option(help="where the client's documents live: google_drive or dropbox "
+                                                     "(PDFs with view-only links in the sandbox's Dropbox); "
+                                                     "default: config/company.yaml's")] = None,
 ) -> None:
     """The main job: onboard a sample client end to end on the offline sandbox."""
     from app.demo import SAMPLE_CLIENT, run_demo
@@ -71,7 +74,9 @@ def demo(
         raise typer.BadParameter("--state is the state of the demo's own sandbox; --sandbox has its own")
     if esign not in (None, "dropbox_sign", "staff_confirmation"):
         raise typer.BadParameter(f"--esign {esign!r}: dropbox_sign or staff_confirmation")
-    raise typer.Exit(run_demo(state, json_out, client or SAMPLE_CLIENT, sandbox, esign=esign))
+    if storage not in (None, "google_drive", "dropbox"):
+        raise typer.BadParameter(f"--storage {storage!r}: google_drive or dropbox")
+    raise typer.Exit(run_demo(state, json_out, client or SAMPLE_CLIENT, sandbox, esign=esign, storage=storage))
 
 
 @app.command("new-client")

@@ -60,12 +60,14 @@ class RunningSandbox:
 
 
 def run_demo(state: Path | None, as_json: bool, client_file: Path = SAMPLE_CLIENT, sandbox_url: str | None = None,
-             esign: str | None = None) -> int:
+             esign: str | None = None, storage: str | None = None) -> int:
     client = load_client(client_file)
     home = Path(tempfile.mkdtemp(prefix="onboard-demo-"))
     prefect_env(home)
     if esign:  # the company's rules with another e-signature choice, as a copy of its own
         os.environ["ONBOARD_RULES_PATH"] = str(rules_with(home, esign=esign))
+    if storage:  # the company's profile with another document storage, as a copy of its own
+        os.environ["ONBOARD_PROFILE_PATH"] = str(profile_with(home, storage=storage))
     os.environ.setdefault("ONBOARD_WAIT_HOUR_SECONDS", "5")  # a one-day wait lasts 2 minutes in the demo
     os.environ.setdefault("ONBOARD_MEETING_HOUR_SECONDS", "0.05")  # a meeting a day ahead ends 1.2 s later
     os.environ.setdefault("ONBOARD_POLL_SECONDS", "0.5")
@@ -133,6 +135,16 @@ def rules_with(home: Path, **changes: str) -> Path:
     return path
 
 
+def profile_with(home: Path, **changes: str) -> Path:
+    """A copy of the company profile (ONBOARD_PROFILE_PATH or config/company.yaml) with ``changes``."""
+    from services.settings import Settings
+
+    profile = yaml.safe_load(Settings().profile_path.read_text())
+    path = home / "company.yaml"
+    path.write_text(yaml.safe_dump({**profile, **changes}, sort_keys=False, allow_unicode=True))
+    return path
+
+
 class Progress:
     """Prints a line as the demo goes (each SOP step the run records, each simulated answer), after the
     seconds since the demo began."""
@@ -190,6 +202,13 @@ def summarize(state: dict[str, Any], result: dict[str, Any]) -> dict[str, Any]:
                   if c["name"] != "general"],
         "zoom": [{"id": m["id"], "topic": m["topic"], "join_url": m["join_url"]} for m in state["zoom"].get("meeting", [])],
     }
+    dropbox = state.get("dropbox") or {}
+    if dropbox.get("entry"):  # storage: dropbox
+        links = {x["path_lower"]: x["url"] for x in dropbox.get("link", [])}
+        resources["dropbox"] = [{"path": e["path_display"], "link": links.get(e["path_lower"])}
+                                for e in dropbox["entry"] if e[".tag"] == "file"]
+        resources["dropbox_file_requests"] = [{"destination": f["destination"], "url": f["url"]}
+                                              for f in dropbox.get("file_request", [])]
     emails = [{"to": m.get("_to") or _header(m, "To"), "subject": _header(m, "Subject")} for m in google.get("message", [])]
     return {"outcome": result["outcome"], "client_id": (result.get("setup") or {}).get("client_id"),
             "seconds_per_phase": result["seconds_per_phase"], "resources": resources, "emails": emails}
@@ -220,6 +239,8 @@ def print_summary(summary: dict[str, Any]) -> None:
     rows += [("calendar", f"{e['summary']} @ {e['start']}", e["id"]) for e in res["calendar"]]
     rows += [("slack", f"#{c['name']}", c["id"]) for c in res["slack"]]
     rows += [("zoom", m["topic"], m["join_url"]) for m in res["zoom"]]
+    rows += [("dropbox", f["path"], f["link"] or "") for f in res.get("dropbox", [])]
+    rows += [("dropbox", f"file request → {f['destination']}", f["url"]) for f in res.get("dropbox_file_requests", [])]
     print(f"\n{len(rows)} records in the sandbox:")
     for vendor, what, ref in rows:
         print(f"  {vendor:<9}{' '.join(what.split())}  {ref}")

@@ -23,9 +23,11 @@ the environment once at import, so not a per-client setting). ``connect(token, b
 a ``requests.Session`` (the SDK's documented ``session`` argument) with a transport adapter
 (``requests``' public ``Session.mount``) mounted on those two hosts that sends each request to
 ``{base_url}/api/2/…`` and ``{base_url}/content/2/…`` instead: the SDK builds and parses every request
-and answer as it does against Dropbox. ``ca_certs`` (a PEM file) is the session's ``verify``, for a
-sandbox served over TLS with a local CA (``vendor_sandbox``'s ``SandboxServer(tls=True)`` makes one
-with ``trustme``); with no ``base_url`` the SDK talks to Dropbox with its own pinned session.
+and answer as it does against Dropbox. Over TLS: ``base_url`` is ``https://127.0.0.1:<tls_port>/dropbox``
+(``vendor_sandbox``'s ``SandboxServer(tls=True)``: the same app on an HTTPS listener whose certificate a
+throwaway ``trustme`` CA issued) and ``ca_certs`` that CA's PEM file, which the adapter verifies the
+certificate against. With no ``base_url`` the SDK talks to Dropbox with its own pinned session and
+``ca_certs``.
 
 Errors: the SDK raises ``ApiError`` (409, the route's error union), ``AuthError`` (401, including
 ``missing_scope``), ``RateLimitError`` (429, with ``backoff`` from ``retry_after``), ``BadInputError``
@@ -38,7 +40,7 @@ slot of ``budget.dropbox`` per call.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -137,11 +139,13 @@ class FileRequest:
 
 class SandboxAdapter(HTTPAdapter):
     """A transport adapter that sends what the SDK addresses to ``https://<host>/2/…`` to
-    ``{base_url}/<api|content>/2/…`` instead (the sandbox)."""
+    ``{base_url}/<api|content>/2/…`` instead (the sandbox), verifying its certificate against ``ca_certs``
+    when given (set here, not as the session's ``verify``: requests lets ``REQUESTS_CA_BUNDLE`` override that)."""
 
-    def __init__(self, base_url: str, **kwargs: Any) -> None:
+    def __init__(self, base_url: str, ca_certs: str | None = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.base_url = base_url.rstrip("/")
+        self.ca_certs = ca_certs
         self._prefixes = {f"https://{host}/": f"{self.base_url}/{name}/" for name, host in HOSTS.items()}
 
     def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:
@@ -149,17 +153,17 @@ class SandboxAdapter(HTTPAdapter):
             if request.url and request.url.startswith(prefix):
                 request.url = target + request.url[len(prefix):]
                 break
+        if self.ca_certs:
+            kwargs["verify"] = self.ca_certs
         return super().send(request, **kwargs)
 
 
 def sandbox_session(base_url: str, ca_certs: str | None = None) -> requests.Session:
     """A ``requests.Session`` for the SDK that reaches a Dropbox-compatible server at ``base_url``."""
     session = requests.Session()
-    adapter = SandboxAdapter(base_url)
+    adapter = SandboxAdapter(base_url, ca_certs)
     for host in HOSTS.values():
         session.mount(f"https://{host}/", adapter)
-    if ca_certs:
-        session.verify = ca_certs
     return session
 
 
@@ -220,6 +224,8 @@ def translate(exc: Exception) -> Exception:
         return Transient(VENDOR, f"HTTP {exc.status_code}: {exc.body}", status=exc.status_code)
     if isinstance(exc, exceptions.HttpError):
         return IntegrationError(VENDOR, f"HTTP {exc.status_code}: {exc.body}", status=exc.status_code)
+    if isinstance(exc, requests.exceptions.SSLError):  # the server's certificate is not trusted: not transient
+        return IntegrationError(VENDOR, f"TLS: {exc} (a sandbox's local CA goes in ca_certs)")
     if isinstance(exc, (requests.ConnectionError, requests.Timeout)):
         return Transient(VENDOR, f"{type(exc).__name__}: {exc}")
     return exc
@@ -318,10 +324,10 @@ class DropboxStorage:
         return next((FileRequest.from_api(r) for r in requests_
                      if r.is_open and (r.destination or "").lower() == wanted), None)
 
-    def check(self) -> Mapping[str, str]:
-        """One cheap call that needs the token (``files/get_metadata`` of a path that may not exist)."""
-        self.get("/.onboard-check")
-        return {"token": "accepted"}
+    def check(self, path: str) -> Entry | None:
+        """One read that needs the token and reads nothing else: ``files/get_metadata`` of ``path`` (the
+        clients' folder), None when it does not exist yet. Write scopes show only at the first write."""
+        return self.get(path)
 
     def close(self) -> None:
         self._dbx.close()

@@ -10,12 +10,12 @@ import uuid
 import httpx
 import pytest
 import requests
-from vendor_sandbox import FaultConfig
+from vendor_sandbox import FaultConfig, SandboxConfig, SandboxServer
 
 from integrations import dropbox as dbx_module
 from integrations import retry
 from integrations.dropbox import DropboxStorage, content_hash
-from integrations.errors import Conflict, NotAuthorized, NotFound, RateLimited, Transient
+from integrations.errors import Conflict, IntegrationError, NotAuthorized, NotFound, RateLimited, Transient
 
 TOKEN = "sandbox-token"
 
@@ -58,6 +58,20 @@ def test_the_sdk_keeps_its_hosts_and_the_adapter_sends_them_to_the_sandbox(sandb
     assert r.status_code == 409 and r.json()["error_summary"].startswith("path/not_found")
     assert r.url.startswith(sandbox.urls["dropbox"] + "/api/2/")
     assert dbx_module.HOSTS == {"api": "api.dropboxapi.com", "content": "content.dropboxapi.com"}
+
+
+def test_over_tls_with_the_sandbox_ca_and_refused_without_it():
+    """The sandbox's HTTPS listener (a trustme CA): the SDK's HTTPS reaches it with ``ca_certs``; without
+    the CA the certificate is refused, as a stranger's would be."""
+    with SandboxServer(SandboxConfig(rate_limits="off"), tls=True) as tls:
+        base = tls.tls_root + "/dropbox"
+        assert base.startswith("https://127.0.0.1:")
+        secure = dbx_module.connect(TOKEN, base_url=base, ca_certs=tls.ca_path)
+        made = secure.ensure_folder("/Clients/Over TLS")
+        assert secure.upload(f"{made.path}/a.pdf", b"%PDF").kind == "file"
+        with pytest.raises(IntegrationError, match="TLS") as info:
+            dbx_module.connect(TOKEN, base_url=base).get("/Clients")
+        assert not isinstance(info.value, Transient)
 
 
 # --- idempotency
