@@ -32,17 +32,17 @@ def ensure_dropbox_folder(dbx: DropboxStorage, domain: str, company_name: str) -
 
 
 @side_effect(done_key=lambda p: f"{p['domain']}:{p['kind']}")
-def store_dropbox_document(dbx: DropboxStorage, folder: str, name: str, html: str, domain: str, kind: str) -> Entry:
+def store_dropbox_document(dbx: DropboxStorage, folder: str | None, name: str, html: str, domain: str, kind: str) -> Entry:
     """The rendered document as ``<name>.pdf`` in ``folder``, with its view-only link; a re-run of the
     same content uploads nothing."""
-    entry = dbx.upload(f"{folder}/{safe_name(name)}.pdf", html_to_pdf(html))
+    entry = dbx.upload(f"{folder or ROOT}/{safe_name(name)}.pdf", html_to_pdf(html))  # no folder: /Clients
     return replace(entry, web_view_link=dbx.shared_link(entry.path).url)
 
 
 @side_effect(done_key=lambda p: f"{p['domain']}:{p['kind']}")
-def store_dropbox_file(dbx: DropboxStorage, folder: str, name: str, data: bytes, domain: str, kind: str) -> Entry:
+def store_dropbox_file(dbx: DropboxStorage, folder: str | None, name: str, data: bytes, domain: str, kind: str) -> Entry:
     """A file kept as it is (the signed PDF) in ``folder``, with its view-only link."""
-    entry = dbx.upload(f"{folder}/{safe_name(name)}", data)
+    entry = dbx.upload(f"{folder or ROOT}/{safe_name(name)}", data)
     return replace(entry, web_view_link=dbx.shared_link(entry.path).url)
 
 

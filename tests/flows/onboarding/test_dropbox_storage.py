@@ -74,3 +74,20 @@ def test_the_proposal_contract_and_signed_pdf_live_in_dropbox_and_a_rerun_adds_n
     assert outcome2 is None and agreement2.signed_file_id == agreement.signed_file_id
     after = {k: sorted(str(v) for v in vs) for k, vs in dropbox_state(flow_sandbox, root).items()}
     assert after == before
+
+
+def test_a_declined_clients_folder_is_deleted_and_a_report_without_a_folder_lands_in_clients(dropbox_services,
+                                                                                          flow_sandbox):
+    svc, client = dropbox_services, new_client()
+    docs = svc.clients.documents
+    folders = storage.ensure_client_folder(docs, client.domain, client.company_name)
+    assert set(folders) == {"root", "Proposals", "Contracts", "Meeting notes", "Deliverables", "Uploads"}
+    root = folders["root"].id
+    assert root == client_root(client.domain, client.company_name)
+    assert storage.folder_url(docs, root).startswith("https://www.dropbox.com/home/Clients/")
+    storage.trash(docs, root)  # initial_contact's decline, cancel.py's undo
+    assert dropbox_state(flow_sandbox, root)["entry"] == []
+
+    report = storage.store_document(docs, None, f"Monthly report — {client.company_name}", "<p>KPIs</p>",
+                                    client.domain, "monthly-report-test")
+    assert report.id == f"/Clients/Monthly report — {client.company_name}.pdf" and report.web_view_link
