@@ -349,7 +349,8 @@ def dropbox_checks(svc: Services) -> list[Check]:
         return []
     if svc.clients.dropbox is None:
         return [Check("dropbox", "access token", False, "no Dropbox client",
-                      "set ONBOARD_DROPBOX_ACCESS_TOKEN (docs/live-setup.md, Dropbox)")]
+                      "set ONBOARD_DROPBOX_REFRESH_TOKEN with ONBOARD_DROPBOX_APP_KEY and _APP_SECRET, or "
+                      "ONBOARD_DROPBOX_ACCESS_TOKEN (docs/live-setup.md, Dropbox)")]
 
     def token() -> Check:
         found = svc.clients.dropbox.check(CLIENTS_FOLDER)

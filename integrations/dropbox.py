@@ -167,12 +167,18 @@ def sandbox_session(base_url: str, ca_certs: str | None = None) -> requests.Sess
     return session
 
 
-def connect(access_token: str, base_url: str | None = None, *, ca_certs: str | None = None,
+def connect(access_token: str | None = None, base_url: str | None = None, *, refresh_token: str | None = None,
+            app_key: str | None = None, app_secret: str | None = None, ca_certs: str | None = None,
             timeout: float = TIMEOUT) -> DropboxStorage:
-    """A ``DropboxStorage`` with the user's OAuth2 access token; ``base_url`` (``…/dropbox``) points the SDK at
-    a sandbox, ``ca_certs`` is the CA file that signed a TLS sandbox's certificate."""
+    """A ``DropboxStorage`` with the user's OAuth2 ``access_token``, or with a long-lived ``refresh_token`` and
+    the app's key and secret (the SDK fetches a short-lived access token at ``oauth2/token`` and renews it
+    before it expires, every 4 hours). ``base_url`` (``…/dropbox``) points the SDK at a sandbox,
+    ``ca_certs`` is the CA file that signed a TLS sandbox's certificate."""
+    if not access_token and not (refresh_token and app_key):
+        raise ValueError("Dropbox needs an access_token, or a refresh_token with the app_key (and app_secret)")
     session = sandbox_session(base_url, ca_certs) if base_url else None
-    client = dropbox.Dropbox(oauth2_access_token=access_token, session=session, timeout=timeout,
+    client = dropbox.Dropbox(oauth2_access_token=access_token, oauth2_refresh_token=refresh_token, app_key=app_key,
+                             app_secret=app_secret, session=session, timeout=timeout,
                              max_retries_on_error=0, max_retries_on_rate_limit=0,
                              ca_certs=None if base_url else ca_certs)
     return DropboxStorage(client)
@@ -214,7 +220,8 @@ def translate(exc: Exception) -> Exception:
             return MissingScope(VENDOR, f"the token lacks the scope {scope}: add it to the app's Permissions and "
                                         "issue a new token", needed=(scope,), status=401)
         return NotAuthorized(VENDOR, f"the token was refused ({'/'.join(_tags(exc.error))}): check "
-                                     "ONBOARD_DROPBOX_ACCESS_TOKEN or the Secret block onboard-dropbox-access-token",
+                                     "ONBOARD_DROPBOX_REFRESH_TOKEN / _APP_KEY / _APP_SECRET (or _ACCESS_TOKEN) or their "
+                                     "Secret blocks (docs/live-setup.md, Dropbox)",
                              status=401)
     if isinstance(exc, exceptions.RateLimitError):
         return RateLimited(VENDOR, "too_many_requests", retry_after=exc.backoff, status=429)

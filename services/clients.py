@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 from integrations import asana, budget, dropbox, dropbox_sign, google, hubspot, keap, slack, zoom
 from integrations.sandbox_urls import sdk_urls
-from services.credentials import dropbox_access_token, dropbox_sign_api_key, keap_credential, live_credentials
+from services.credentials import dropbox_credential, dropbox_sign_api_key, keap_credential, live_credentials
 
 if TYPE_CHECKING:
     from services.settings import Settings
@@ -110,7 +110,7 @@ def live_clients(settings: Settings) -> Clients:
         esign=dropbox_sign.connect(dropbox_sign_api_key(settings).get_secret_value(), base_url=urls["dropbox_sign"],
                                    test_mode=settings.dropbox_sign_test_mode)
         if settings.rules.esign == "dropbox_sign" else None,
-        dropbox=dropbox.connect(dropbox_access_token(settings).get_secret_value(), base_url=urls["dropbox"])
+        dropbox=dropbox.connect(base_url=urls["dropbox"], **dropbox_credential(settings))
         if settings.profile.storage == "dropbox" else None,
     )
 

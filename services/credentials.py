@@ -25,8 +25,14 @@ KEAP_CREDENTIALS: dict[str, str] = {
 }
 # Needed only when the rules choose it (``esign: dropbox_sign``): field -> its Prefect Secret block.
 DROPBOX_SIGN_CREDENTIAL = ("dropbox_sign_api_key", "onboard-dropbox-sign-api-key")
-# Needed only when config/company.yaml chooses Dropbox for documents (``storage: dropbox``).
-DROPBOX_CREDENTIAL = ("dropbox_access_token", "onboard-dropbox-access-token")
+# Needed only when config/company.yaml chooses Dropbox for documents (``storage: dropbox``): a refresh token with
+# the app's key and secret (the SDK renews the 4-hour access token itself), else an access token.
+DROPBOX_CREDENTIALS: dict[str, str] = {
+    "dropbox_refresh_token": "onboard-dropbox-refresh-token",
+    "dropbox_app_key": "onboard-dropbox-app-key",
+    "dropbox_app_secret": "onboard-dropbox-app-secret",
+    "dropbox_access_token": "onboard-dropbox-access-token",
+}
 
 
 class MissingCredentials(RuntimeError):
@@ -102,15 +108,23 @@ def dropbox_sign_api_key(settings: BaseSettings, load_block=load_secret_block) -
     return value
 
 
-def dropbox_access_token(settings: BaseSettings, load_block=load_secret_block) -> SecretStr:
-    """The Dropbox access token (``ONBOARD_DROPBOX_ACCESS_TOKEN``, else its Secret block), or an error naming
-    both: live mode with ``storage: dropbox`` cannot start without it."""
-    field, block = DROPBOX_CREDENTIAL
-    value: SecretStr | None = getattr(settings, field, None)
-    if value is None or not value.get_secret_value():
-        raw = load_block(block)
-        value = SecretStr(raw) if raw else None
-    if value is None:
-        raise MissingCredentials(f"live mode with storage: dropbox (config/company.yaml) needs {field} (env "
-                                 f"ONBOARD_{field.upper()} or Prefect Secret block '{block}')")
-    return value
+
+def dropbox_credential(settings: BaseSettings, load_block=load_secret_block) -> dict[str, str]:
+    """Keyword arguments of ``integrations.dropbox.connect``: ``refresh_token``, ``app_key``, ``app_secret`` when
+    the refresh token and app key are set (environment or Secret blocks), else ``access_token``; an error
+    naming them all when neither is. Values are never printed."""
+    found: dict[str, str] = {}
+    for field, block in DROPBOX_CREDENTIALS.items():
+        value: SecretStr | None = getattr(settings, field, None)
+        raw = value.get_secret_value() if value is not None else ""
+        raw = raw or load_block(block) or ""
+        if raw:
+            found[field.removeprefix("dropbox_")] = raw
+    if found.get("refresh_token") and found.get("app_key"):
+        return {k: found[k] for k in ("refresh_token", "app_key", "app_secret") if k in found}
+    if found.get("access_token"):
+        return {"access_token": found["access_token"]}
+    names = "; ".join(f"{f} (env ONBOARD_{f.upper()} or Prefect Secret block '{b}')"
+                      for f, b in DROPBOX_CREDENTIALS.items())
+    raise MissingCredentials("live mode with storage: dropbox (config/company.yaml) needs a refresh token with the "
+                             f"app key and secret, or an access token: {names}")

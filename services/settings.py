@@ -9,7 +9,7 @@ from typing import Literal
 from pydantic import AnyHttpUrl, EmailStr, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from services.credentials import dropbox_access_token, dropbox_sign_api_key, keap_credential, live_credentials
+from services.credentials import dropbox_credential, dropbox_sign_api_key, keap_credential, live_credentials
 from sop.profile import CompanyProfile, load_profile
 from sop.rules import OnboardingRules, load_rules
 from sop.surveys import Surveys, load_surveys
@@ -67,7 +67,12 @@ class Settings(BaseSettings):
     dropbox_sign_api_key: SecretStr | None = None  # only with esign: dropbox_sign (config/onboarding.yaml)
     # Live signature requests as Dropbox Sign's test mode (free, not legally binding): a rehearsal.
     dropbox_sign_test_mode: bool = False
-    dropbox_access_token: SecretStr | None = None  # only with storage: dropbox (config/company.yaml)
+    # Dropbox, only with storage: dropbox (config/company.yaml): a refresh token with the app key and secret, or
+    # an access token (short-lived: 4 hours)
+    dropbox_refresh_token: SecretStr | None = None
+    dropbox_app_key: SecretStr | None = None
+    dropbox_app_secret: SecretStr | None = None
+    dropbox_access_token: SecretStr | None = None
 
     @cached_property
     def profile(self) -> CompanyProfile:
@@ -100,5 +105,5 @@ def load_settings() -> Settings:
         if settings.rules.esign == "dropbox_sign":
             dropbox_sign_api_key(settings)
         if settings.profile.storage == "dropbox":
-            dropbox_access_token(settings)
+            dropbox_credential(settings)
     return settings

@@ -66,3 +66,25 @@ def test_no_client_logs_or_raises_its_credentials(private, caplog, monkeypatch):
     assert "access token rejected" in caplog.text  # the Zoom refresh path ran
     assert secret not in caplog.text
     assert all(secret not in r for r in raised)
+
+
+def test_dropbox_prefers_a_refresh_token_and_names_every_credential_when_none_is_set():
+    from pydantic import SecretStr
+
+    from services.credentials import MissingCredentials, dropbox_credential
+
+    class S:
+        dropbox_refresh_token = SecretStr("r")
+        dropbox_app_key = SecretStr("k")
+        dropbox_app_secret = None
+        dropbox_access_token = SecretStr("a")
+
+    blocks = {"onboard-dropbox-app-secret": "s"}
+    assert dropbox_credential(S(), blocks.get) == {"refresh_token": "r", "app_key": "k", "app_secret": "s"}
+    S.dropbox_app_key = None
+    assert dropbox_credential(S(), {}.get) == {"access_token": "a"}  # no app key: the refresh token is no use
+    S.dropbox_access_token = None
+    with pytest.raises(MissingCredentials) as info:
+        dropbox_credential(S(), {}.get)
+    for name in ("ONBOARD_DROPBOX_REFRESH_TOKEN", "onboard-dropbox-app-key", "ONBOARD_DROPBOX_ACCESS_TOKEN"):
+        assert name in str(info.value)

@@ -74,6 +74,19 @@ def test_over_tls_with_the_sandbox_ca_and_refused_without_it():
         assert not isinstance(info.value, Transient)
 
 
+def test_a_refresh_token_gets_a_short_lived_token_and_a_revoked_one_is_refused(sandbox):
+    refresh = f"refresh-{uuid.uuid4().hex}"
+    store = dbx_module.connect(base_url=sandbox.urls["dropbox"], refresh_token=refresh, app_key="key", app_secret="s")
+    assert store.ensure_folder(f"{root()}/Proposals").kind == "folder"  # the SDK fetched its access token first
+    httpx.post(f"{sandbox.root}/_sandbox/dropbox/admin/revoke", json={"token": refresh}).raise_for_status()
+    with pytest.raises(NotAuthorized):  # the access token made from it is refused too
+        store.get("/Clients")
+    with pytest.raises(NotAuthorized):  # and no new one is given (oauth2/token: 400 invalid_grant)
+        dbx_module.connect(base_url=sandbox.urls["dropbox"], refresh_token=refresh, app_key="key").get("/x")
+    with pytest.raises(ValueError, match="refresh_token"):
+        dbx_module.connect(base_url=sandbox.urls["dropbox"])
+
+
 # --- idempotency
 
 

@@ -50,7 +50,7 @@ def parent_of(path: str) -> str:
 
 class DropboxBackend:
     """One Dropbox user on ``db``: kinds entry (by path_lower), link (by path_lower), file_request (by id),
-    token (revoked tokens)."""
+    token (revoked tokens), issued (access tokens made from a refresh token)."""
 
     def __init__(self, db: VendorStore, ctx: SandboxContext) -> None:
         self.db = db
@@ -62,7 +62,18 @@ class DropboxBackend:
         return self.db.put("token", hashlib.sha256(token.encode()).hexdigest(), {"revoked": True})
 
     def is_revoked(self, token: str) -> bool:
-        return self.db.get("token", hashlib.sha256(token.encode()).hexdigest()) is not None
+        """Revoked itself, or issued from a refresh token that was revoked since."""
+        digest = hashlib.sha256(token.encode()).hexdigest()
+        if self.db.get("token", digest) is not None:
+            return True
+        issued = self.db.get("issued", digest)
+        return issued is not None and self.is_revoked(issued["refresh_token"])
+
+    def issue_token(self, refresh_token: str) -> str:
+        """A short-lived access token (``sl.`` …) for ``refresh_token``."""
+        token = f"sl.{secrets.token_urlsafe(24)}"
+        self.db.put("issued", hashlib.sha256(token.encode()).hexdigest(), {"refresh_token": refresh_token})
+        return token
 
     # ---- paths
 

@@ -8,8 +8,9 @@ through a ``requests`` transport adapter (``integrations/dropbox.py``).
 
 Routes: files/create_folder_v2, files/get_metadata, files/upload, files/delete_v2,
 sharing/create_shared_link_with_settings, sharing/list_shared_links, file_requests/create,
-file_requests/list_v2. Every call needs ``Authorization: Bearer <token>`` (400 without; 401 for a token
-revoked through ``POST /_sandbox/dropbox/admin/revoke``). Dropbox publishes no fixed rate limits; the
+file_requests/list_v2, and ``oauth2/token`` (a refresh token → a short-lived access token). Every API call
+needs ``Authorization: Bearer <token>`` (400 without; 401 for a token revoked through ``POST
+/_sandbox/dropbox/admin/revoke``, and for an access token issued from a revoked refresh token). Dropbox publishes no fixed rate limits; the
 sandbox answers 429 only when faults inject one (``Retry-After: 1``).
 """
 
@@ -28,6 +29,8 @@ from vendor_sandbox.core.vendor import SandboxVendor, atomic, html_table
 
 from . import errors
 from .backend import DropboxBackend
+
+OAUTH_TOKEN = "/api/oauth2/token"
 
 
 class Revoke(BaseModel):
@@ -70,6 +73,8 @@ class DropboxVendor(SandboxVendor):
         return {"dropbox": root + "/dropbox"}
 
     def token(self, request: Request) -> None:
+        if request.url.path.endswith(OAUTH_TOKEN):  # the app authenticates there with its key, not a token
+            return
         auth = request.headers.get("authorization", "")
         if not auth.lower().startswith("bearer ") or not auth[7:].strip():
             raise errors.DropboxError(400, "Error in call to API function: missing or malformed Authorization header")
@@ -79,6 +84,19 @@ class DropboxVendor(SandboxVendor):
     def router(self) -> APIRouter:
         r = APIRouter(dependencies=[Depends(self.token)])
         b = atomic(self.backend, self.db)
+
+        @r.post(OAUTH_TOKEN)
+        async def oauth2_token(request: Request) -> JSONResponse:
+            """A short-lived access token for a refresh token (``grant_type=refresh_token``, the app's key and
+            secret) [doc: https://www.dropbox.com/developers/documentation/http/documentation#oauth2-token]."""
+            form = await request.form()
+            refresh, key = str(form.get("refresh_token") or ""), str(form.get("client_id") or "")
+            if form.get("grant_type") != "refresh_token" or not refresh or not key:
+                return JSONResponse({"error": "invalid_request", "error_description": "unsupported request"}, 400)
+            if b.is_revoked(refresh):
+                return JSONResponse({"error": "invalid_grant", "error_description": "refresh token is invalid or "
+                                     "revoked"}, 400)
+            return JSONResponse({"access_token": b.issue_token(refresh), "token_type": "bearer", "expires_in": 14400})
 
         @r.post("/api/2/files/create_folder_v2")
         async def create_folder(request: Request) -> dict[str, Any]:
