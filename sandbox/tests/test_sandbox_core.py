@@ -36,7 +36,7 @@ def _contact(client, email: str, **properties: str):
 
 
 def test_state_reset_and_config(sandbox):
-    assert set(sandbox.state()) == {"hubspot", "asana", "google", "slack", "zoom", "keap", "dropbox_sign"}
+    assert set(sandbox.state()) == {"hubspot", "asana", "google", "slack", "zoom", "keap", "dropbox_sign", "dropbox"}
     cfg = sandbox.configure(rate_limits="vendor", time_scale=0.5)
     assert cfg["rate_limits"] == "vendor" and cfg["time_scale"] == 0.5
     sandbox.configure(rate_limits="off", time_scale=1.0)
