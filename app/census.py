@@ -46,4 +46,20 @@ def natural_keys(state: dict) -> Counter:
         keys[("slack/channel", c["name"])] += 1
     for m in state["zoom"].get("meeting", []):
         keys[("zoom/meeting", f"{m['topic']}@{m.get('start_time')}")] += 1
+    keap = state.get("keap", {})  # the new systems of issue 15: each by what a re-run finds it by
+    emails = {c["id"]: ",".join(e["email"] for e in c.get("email_addresses", [])) for c in keap.get("contact", [])}
+    for email in emails.values():
+        keys[("keap/contact", email)] += 1
+    for t in keap.get("tag", []):
+        keys[("keap/tag", t["name"])] += 1
+    for a in keap.get("applied", []):
+        keys[("keap/applied", f"{emails.get(a['contact_id'])}/{a['tag_id']}")] += 1
+    for r in state.get("dropbox_sign", {}).get("signature_request", []):
+        meta = r.get("metadata") or {}
+        keys[("dropbox_sign/signature_request", f"{meta.get('client_domain')}/{meta.get('onboarding_key') or r['signature_request_id']}")] += 1
+    dropbox = state.get("dropbox", {})
+    for e in dropbox.get("entry", []):
+        keys[("dropbox/entry", e.get("path_lower") or e.get("path_display"))] += 1
+    for r in dropbox.get("file_request", []):
+        keys[("dropbox/file_request", r["destination"].lower())] += 1
     return keys
