@@ -48,6 +48,7 @@ PAGE = 200  # items per list page (Keap allows up to 1000)
 # email_status values Keap sends marketing email to (RestPartialContact.email_status; the opt-in rules of
 # createContact: only these are "marketable")
 MARKETABLE = frozenset({"UnengagedMarketable", "SingleOptIn", "DoubleOptin", "Confirmed"})
+_TAG_LOCK = threading.Lock()  # tag creation, for every Keap client of the process
 
 
 # --- results: frozen dataclasses, each built from Keap's answer by its from_api
@@ -200,7 +201,6 @@ class KeapMarketing:
     def __init__(self, client: httpx.Client) -> None:
         self._http = client
         self._tags: dict[str, Tag] = {}  # by name: a tag, once found or made, is not looked up again
-        self._tag_lock = threading.Lock()
         self.last_quota = Quota()
 
     def _call(self, method: str, path: str, *, idempotent: bool, params: Mapping[str, Any] | None = None,
@@ -299,20 +299,23 @@ class KeapMarketing:
         return out
 
     def ensure_tag(self, name: str, description: str = "") -> Tag:
-        """The tag called ``name``, created when the account has none (Keap allows two of one name, so
-        it is looked up first; the answer is kept for this client's life)."""
-        with self._tag_lock:
+        """The tag called ``name``, created when the account has none. Keap allows two of one name, so it is
+        looked up first, under one lock for every client of this process (runs in parallel threads would
+        each create it), and the oldest of that name is the one used (another process that created it at
+        the same moment converges on the same tag). Kept for this client's life."""
+        with _TAG_LOCK:
             if name in self._tags:
                 return self._tags[name]
 
+            def named() -> list[dict[str, Any]]:
+                return [t for t in self._pages("/tags", "tags", {"name": name}, attempts=1) if t.get("name") == name]
+
             def find_or_create() -> Tag:
-                found = next((Tag.from_api(t) for t in self._pages("/tags", "tags", {"name": name}, attempts=1)
-                              if t.get("name") == name), None)
-                if found is not None:
-                    return found
-                raw = self._call("POST", "/tags", idempotent=False, json={"name": name, "description": description},
-                                 attempts=1)
-                return Tag.from_api(raw)
+                if not (found := named()):
+                    self._call("POST", "/tags", idempotent=False, json={"name": name, "description": description},
+                               attempts=1)
+                    found = named()
+                return Tag.from_api(min(found, key=lambda t: int(t["id"])))
 
             # a create that failed with a 5xx may have happened: the whole find-or-create runs again
             tag = self._tags[name] = retry.call(find_or_create, idempotent=True)
