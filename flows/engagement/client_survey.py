@@ -8,8 +8,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from flows.engagement.channels import collect_form, send
-from flows.engagement.record import ClientRecord
+from flows.engagement.channels import collect_form, note, send
+from flows.engagement.record import DONE, PENDING, ClientRecord
 from flows.people.waits import answers_by_key
 from services import Services
 from sop.rules import Wait
@@ -27,9 +27,12 @@ class SurveyProperties:
 
 
 def run_client_survey(svc: Services, rec: ClientRecord, as_of: date, survey: Survey, wait: Wait,
-                      props: SurveyProperties, template: str, key: str) -> tuple[str, dict[str, str]]:
-    """("answered", answers by question key) | ("expired", {}) | ("pending", {}): the form is made and
-    emailed once, reminded at the wait's interval, and closes after its timeout (days of ``as_of``)."""
+                      props: SurveyProperties, template: str, key: str, label: str) -> tuple[str, dict[str, str]]:
+    """("answered", answers by question key) | (DONE, {}) | (PENDING, {}): the form is made and emailed
+    once, reminded at the wait's interval, and closes after its timeout (days of ``as_of``), noted as
+    ``label`` closed; a survey answered or closed before is DONE."""
+    if rec.get(props.status) in ("answered", "expired"):
+        return DONE, {}
     form_id, sent = rec.get(props.form_id), rec.day(props.sent_date)
     if not form_id:
         form = forms.create_form(svc.clients.forms, survey.form_title(svc.profile.company.name, rec.client.company_name),
@@ -49,7 +52,9 @@ def run_client_survey(svc: Services, rec: ClientRecord, as_of: date, survey: Sur
         return outcome, answers_by_key(form, response, survey.question_specs())
     if outcome == "expired":
         rec.update(svc, {props.status: "expired"})
-    return outcome, {}
+        note(svc, rec, f"{label} closed without an answer.", f"{key}-expired", as_of)
+        return DONE, {}
+    return PENDING, {}
 
 
 def score_of(answers: dict[str, str]) -> int | None:

@@ -15,7 +15,7 @@ import services
 from flows.engagement.adjustments import request_adjustments
 from flows.engagement.channels import note
 from flows.engagement.client_survey import SurveyProperties, run_client_survey, score_of
-from flows.engagement.record import DONE, PENDING, ClientRecord, load_record
+from flows.engagement.record import DONE, ClientRecord, load_record
 from flows.engagement.retention import run_retention
 from services import Services
 
@@ -24,16 +24,11 @@ PROPERTIES = SurveyProperties("survey_form_id", "survey_sent_date", "survey_stat
 
 def run_halfway_feedback(svc: Services, rec: ClientRecord, as_of: date, key: str | None = None) -> str:
     """SOP-A 4.2 / B4.2: survey (experience, satisfaction 1-5, improvements), reminders, CSAT; then A4.3."""
-    if rec.get(PROPERTIES.status) in ("answered", "expired"):
-        return DONE
     outcome, answers = run_client_survey(svc, rec, as_of, svc.surveys.halfway_feedback,
                                          svc.engagement_rules.waits.halfway_survey, PROPERTIES,
-                                         "email/feedback_survey.html.j2", "halfway-survey")
-    if outcome == "pending":
-        return PENDING
-    if outcome == "expired":
-        note(svc, rec, "Halfway feedback survey closed without an answer.", "halfway-survey-expired", as_of)
-        return DONE
+                                         "email/feedback_survey.html.j2", "halfway-survey", "Halfway feedback survey")
+    if outcome != "answered":  # still waiting, or closed (noted)
+        return outcome
     score = score_of(answers) or 0
     scores = rec.csat_scores() + ([score] if score else [])
     rec.update(svc, {"csat_scores": ";".join(map(str, scores)), "csat_latest": score,

@@ -14,7 +14,7 @@ from prefect import flow
 import services
 from flows.engagement.channels import note
 from flows.engagement.client_survey import SurveyProperties, run_client_survey, score_of
-from flows.engagement.record import DONE, PENDING, ClientRecord, load_record
+from flows.engagement.record import DONE, ClientRecord, load_record
 from services import Services
 
 PROPERTIES = SurveyProperties("onboarding_survey_form_id", "onboarding_survey_sent_date", "onboarding_survey_status")
@@ -22,16 +22,11 @@ PROPERTIES = SurveyProperties("onboarding_survey_form_id", "onboarding_survey_se
 
 def run_onboarding_survey(svc: Services, rec: ClientRecord, as_of: date, key: str | None = None) -> str:
     """The onboarding survey (satisfaction 1-5, what went well, what to improve): sent, reminded, read."""
-    if rec.get(PROPERTIES.status) in ("answered", "expired"):
-        return DONE
     outcome, answers = run_client_survey(svc, rec, as_of, svc.surveys.onboarding,
                                          svc.engagement_rules.waits.onboarding_survey, PROPERTIES,
-                                         "email/onboarding_survey.html.j2", "onboarding-survey")
-    if outcome == "pending":
-        return PENDING
-    if outcome == "expired":
-        note(svc, rec, "Onboarding survey closed without an answer.", "onboarding-survey-expired", as_of)
-        return DONE
+                                         "email/onboarding_survey.html.j2", "onboarding-survey", "Onboarding survey")
+    if outcome != "answered":  # still waiting, or closed (noted)
+        return outcome
     score = score_of(answers)
     rec.update(svc, {"onboarding_csat": score if score is not None else "", PROPERTIES.status: "answered"})
     note(svc, rec, f"<b>Onboarding survey</b><br>Satisfaction: {score}/5<br>"

@@ -144,15 +144,23 @@ def timeline_for(svc: Services, rec: ClientRecord) -> list[Action]:
 def billing_plan(svc: Services, rec: ClientRecord) -> tuple[ServicePackage, date, date] | None:
     """The client's package, service start and term end (what its invoices are dated from), or None before
     phase 3 put them on the company (or for a package no longer in the catalogue)."""
-    start, weeks, key = rec.day("service_start_date"), rec.get("project_weeks"), rec.get("service_package")
-    if not (start and weeks and key):
+    start, end, key = rec.day("service_start_date"), contract_term_end(svc, rec), rec.get("service_package")
+    if not (start and end and key):
         return None
     try:
         package = svc.rules.package(key)
     except KeyError:
         return None
-    completion = start + timedelta(weeks=int(float(weeks)))
-    return package, start, svc.engagement_rules.retention.term_end(start, completion)
+    return package, start, end
+
+
+def contract_term_end(svc: Services, rec: ClientRecord) -> date | None:
+    """The day the client's contract term ends (``retention.contract_months``, else the project's end), or
+    None before phase 3 put the service start and the project's length on the company."""
+    start, weeks = rec.day("service_start_date"), rec.get("project_weeks")
+    if not (start and weeks):
+        return None
+    return svc.engagement_rules.retention.term_end(start, start + timedelta(weeks=int(float(weeks))))
 
 
 def retention_offers(rec: ClientRecord) -> dict[str, dict[str, str]]:

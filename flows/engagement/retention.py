@@ -19,7 +19,16 @@ from prefect import flow
 
 import services
 from flows.engagement.channels import collect_form, free_slot, hold_meeting, local_at, note, send
-from flows.engagement.record import DONE, PENDING, SKIPPED, ClientRecord, load_record, retention_offers, timeline_for
+from flows.engagement.record import (
+    DONE,
+    PENDING,
+    SKIPPED,
+    ClientRecord,
+    contract_term_end,
+    load_record,
+    retention_offers,
+    timeline_for,
+)
 from flows.people.waits import answers_by_key
 from services import Services
 from sop.scheduling import next_working_day
@@ -132,11 +141,8 @@ def decline(svc: Services, rec: ClientRecord, slot: str) -> str:
 
 
 def term_end(svc: Services, rec: ClientRecord) -> str:
-    start, weeks = rec.day("service_start_date"), rec.get("project_weeks")
-    if not (start and weeks):
-        return ""
-    completion = start + timedelta(weeks=int(float(weeks)))
-    return svc.engagement_rules.retention.term_end(start, completion).isoformat()
+    end = contract_term_end(svc, rec)
+    return end.isoformat() if end else ""
 
 
 def record_offer(svc: Services, rec: ClientRecord, slot: str, offer: dict[str, str]) -> None:
