@@ -54,8 +54,13 @@ LINE_ITEM_TO_DEAL = 20
 INVOICE_TO_CONTACT = 177  # the invoices guide's "create a draft with associations"
 NOTE_KEY_PROPERTY = "onboarding_note_key"  # custom notes property that makes create_note idempotent
 INVOICE_KEY_PROPERTY = "onboarding_invoice_key"  # custom invoices property that makes create_invoice_draft idempotent
+# the share of the contract billed through an invoice ("13/20"): the next invoice bills on from there
+INVOICE_BILLED_PROPERTY = "onboarding_billed_through"
+INVOICE_PROPERTIES: dict[str, tuple[str, str, str]] = {
+    INVOICE_KEY_PROPERTY: ("Onboarding invoice key", "string", "text"),
+    INVOICE_BILLED_PROPERTY: ("Onboarding: share of the contract billed through this invoice", "string", "text")}
 INVOICE_READ = ("hs_invoice_status", "hs_currency", "hs_invoice_date", "hs_due_date", "hs_amount_billed",
-                INVOICE_KEY_PROPERTY)
+                INVOICE_KEY_PROPERTY, INVOICE_BILLED_PROPERTY)
 _SCHEMA_LOCK = threading.Lock()  # one run of a worker at a time checks (and creates) custom properties
 
 
@@ -462,7 +467,7 @@ class HubSpotCRM:
         items belong to one parent, so the deal's are copied, never shared. A re-run finds the invoice, and
         an invoice that already has line items (or is no longer a draft) is left as it is."""
         if not self._invoice_key_ready:
-            self.ensure_property("invoices", INVOICE_KEY_PROPERTY, "Onboarding invoice key")
+            self.ensure_properties("invoices", INVOICE_PROPERTIES)
             self._invoice_key_ready = True
         invoice = self.find_or_create("invoices", INVOICE_KEY_PROPERTY, key,
                                       {"hs_currency": currency, **dict(properties or {})},

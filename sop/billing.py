@@ -4,12 +4,14 @@ Invoice 0 is the deposit, drafted when the accounts are set up (B3.1); invoices 
 dates within the contract (each month after service start up to the term's end, or each milestone) and
 are the engagement timeline's ``invoice:<n>`` actions. Each invoice bills a slice of the price: the
 slices are cumulative fractions rounded to cents, so the invoices always add up to the price exactly.
+When the schedule changes between invoices (an adjustment moved the term's end: more or fewer months),
+the next invoice starts where the last one billed ended (``rebased``), so they still add up.
 No vendor calls, no Prefect.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, timedelta, tzinfo
 from fractions import Fraction
 
@@ -35,6 +37,15 @@ class InvoicePart:
         """This invoice's slice of ``price``, in cents; the slices of a schedule add up to ``price``."""
         cents = Fraction(round(price * 100))
         return float(round(cents * self.end) - round(cents * self.start)) / 100
+
+
+def rebased(part: InvoicePart, billed: Fraction | None) -> InvoicePart:
+    """``part`` starting at ``billed`` (the share billed through the invoice before it; None: as planned), its
+    end moved so the rest of the price is spread as the schedule spreads it now; the last part still ends at
+    1. With the schedule unchanged since the invoice before, ``part`` itself."""
+    if billed is None or billed == part.start or part.start >= 1:
+        return part
+    return replace(part, start=billed, end=billed + (1 - billed) * (part.end - part.start) / (1 - part.start))
 
 
 def deposit(schedule: BillingSchedule) -> InvoicePart | None:

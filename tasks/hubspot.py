@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from datetime import date, datetime
 
 from integrations.errors import NotFound
-from integrations.hubspot import DEAL_TO, INVOICE_KEY_PROPERTY, HubSpotCRM, Pipeline, Record
+from integrations.hubspot import DEAL_TO, INVOICE_BILLED_PROPERTY, INVOICE_PROPERTIES, HubSpotCRM, Pipeline, Record
 from sop.client import Industry, NewClient
 from tasks.base import in_parallel, side_effect
 
@@ -81,7 +81,6 @@ COMPANY_PROPERTIES: dict[str, tuple[str, str, str]] = {
 }
 DEAL_KEY = "onboarding_key"
 DEAL_PROPERTIES: dict[str, tuple[str, str, str]] = {DEAL_KEY: ("Onboarding key", "string", "text")}
-INVOICE_PROPERTIES: dict[str, tuple[str, str, str]] = {INVOICE_KEY_PROPERTY: ("Onboarding invoice key", "string", "text")}
 ENGAGEMENT_READ = ("name", "domain", "createdate", "hubspot_owner_id", "qualification", *COMPANY_PROPERTIES)
 INACTIVE = ("churned", "declined", "cancelled")  # out of the engagement sweep
 
@@ -222,11 +221,13 @@ def discount_billing(crm: HubSpotCRM, deal_id: str, percent: int) -> int:
 
 @side_effect(done_key=lambda p: p["key"])
 def create_invoice_draft(crm: HubSpotCRM, key: str, currency: str, contact_id: str, company_id: str, deal_id: str,
-                         lines: list[dict[str, object]], invoice_date: date, due_date: date) -> Record:
+                         lines: list[dict[str, object]], invoice_date: date, due_date: date, billed_through: str) -> Record:
     """An invoice of the billing schedule, in draft for Finance to approve, with its own copies of the deal's
-    line items; keyed, so a re-run finds it instead of making a second."""
+    line items and the share of the contract billed through it; keyed, so a re-run finds it instead of
+    making a second."""
     return crm.create_invoice_draft(key, currency, contact_id, lines,
-                                    {"hs_invoice_date": invoice_date.isoformat(), "hs_due_date": due_date.isoformat()},
+                                    {"hs_invoice_date": invoice_date.isoformat(), "hs_due_date": due_date.isoformat(),
+                                     INVOICE_BILLED_PROPERTY: billed_through},
                                     company_id=company_id, deal_id=deal_id)
 
 

@@ -14,6 +14,7 @@ status first, so a retried or repeated approval never issues twice.
 from __future__ import annotations
 
 from datetime import date, timedelta
+from fractions import Fraction
 
 from prefect import flow, get_run_logger
 
@@ -23,9 +24,9 @@ from flows.engagement.own_run import start_own_run
 from flows.engagement.record import DONE, SKIPPED, ClientRecord, billing_plan, load_record
 from flows.people.approvals import InvoiceApproval
 from flows.people.waits import ask_staff, escalate
-from integrations.hubspot import Record
+from integrations.hubspot import INVOICE_BILLED_PROPERTY, Record
 from services import Services
-from sop.billing import InvoicePart, deposit, invoice_parts
+from sop.billing import InvoicePart, deposit, invoice_parts, rebased
 from sop.profile import Role
 from sop.rules import ServicePackage
 from tasks import hubspot
@@ -40,12 +41,16 @@ def invoice_key(domain: str, number: int) -> str:
 def draft_invoice(svc: Services, domain: str, ids: dict[str, str], package: ServicePackage, part: InvoicePart,
                   on: date) -> Record | None:
     """Invoice ``part`` in draft (found if it exists): the deal's line items as they are now, each for the
-    part's share of its price, with its discount; then Finance is asked in a run of its own. None when the
-    deal has no line items to bill."""
+    part's share of its price (from where the invoice before ended), with its discount; then Finance is asked
+    in a run of its own. None when the deal has no line items or nothing is left to bill."""
     hub = svc.clients.hubspot
     items = hubspot.deal_line_items(hub, ids["deals"])
     if not items:
         return None
+    if part.n:  # on from where the invoice before ended: the schedule may have changed since (A4.3)
+        part = rebased(part, billed_through(hubspot.find_invoice(hub, invoice_key(domain, part.n - 1))))
+    if part.end <= part.start:
+        return None  # billed in full already (the term was shortened)
     lines = []
     for item in items:
         p = item.properties
@@ -56,10 +61,16 @@ def draft_invoice(svc: Services, domain: str, ids: dict[str, str], package: Serv
         lines.append(line)
     invoice = hubspot.create_invoice_draft(hub, invoice_key(domain, part.n), svc.rules.currency, ids["contacts"],
                                            ids["companies"], ids["deals"], lines, on,
-                                           on + timedelta(days=package.billing.due_days))
+                                           on + timedelta(days=package.billing.due_days), str(part.end))
     if (invoice.properties.get("hs_invoice_status") or "draft") == "draft":
         request_approval(svc, domain, part.n)
     return invoice
+
+
+def billed_through(invoice: Record | None) -> Fraction | None:
+    """The share of the contract billed through ``invoice`` (None: no invoice, or one drafted before it was kept)."""
+    value = invoice.properties.get(INVOICE_BILLED_PROPERTY) if invoice else None
+    return Fraction(value) if value else None
 
 
 def draft_deposit(svc: Services, domain: str, ids: dict[str, str], package: ServicePackage) -> Record | None:

@@ -1,6 +1,7 @@
 """Qualification rules, package suggestion, client ids and the project-plan expansion."""
 
 from datetime import date
+from itertools import pairwise
 
 import pytest
 import yaml
@@ -79,6 +80,29 @@ def test_billing_schedules_as_invoices_add_up_to_the_price():
     assert [(p.n, p.due, p.percent) for p in grow] == [(0, None, 20), (1, date(2026, 3, 14), 30),
                                                        (2, date(2026, 4, 25), 25), (3, date(2026, 7, 18), 25)]
     assert "30% invoiced as a deposit" in RULES.package("launch").billing.describe()
+
+
+@pytest.mark.parametrize("months_after", [7, 3])  # the term lengthened, or shortened
+def test_invoices_still_add_up_when_the_term_changes_between_them(months_after):
+    """Two months billed of a 4-month term, then an adjustment moves the term's end: the invoices after
+    bill on from where the last one ended (each from the schedule as it is then) and add up to the price."""
+    from sop.billing import invoice_parts, rebased
+    from sop.timeline import add_months
+
+    start, price, billing = date(2026, 1, 15), 60_000.01, RULES.package("launch").billing
+    before = invoice_parts(billing, start, add_months(start, 4))[:3]  # the deposit, months 1 and 2
+    billed, amounts = before[-1].end, [p.amount(price) for p in before]
+    for part in invoice_parts(billing, start, add_months(start, months_after))[3:]:
+        part = rebased(part, billed)
+        assert part.start == billed and part.end > part.start
+        amounts.append(part.amount(price))
+        billed = part.end
+    assert billed == 1 and len(amounts) == 1 + months_after and round(sum(amounts), 2) == price
+    naive = [p.amount(price) for p in invoice_parts(billing, start, add_months(start, months_after))[3:]]
+    assert round(sum(amounts[:3]) + sum(naive), 2) != price  # without rebasing they would not add up
+    unchanged = invoice_parts(billing, start, add_months(start, 4))
+    assert all(rebased(p, q.end) == p for q, p in pairwise(unchanged))  # same schedule: as planned
+    assert rebased(unchanged[1], None) == unchanged[1]
 
 
 def test_client_ids():

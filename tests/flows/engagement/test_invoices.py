@@ -116,3 +116,11 @@ def test_deposit_approved_and_issued_once_then_the_next_invoice_carries_the_disc
     assert sorted(notes_of(state, domain)) == [f"{domain}:invoice-0-issued", f"{domain}:invoice-1-held"]
     assert invoice(domain, due, key="invoice:1") == "done"  # the sweep again: found, not drafted twice
     assert len(invoices_of(flow_sandbox.state(), domain)) == 2
+    assert [found[invoice_key(domain, n)]["onboarding_billed_through"] for n in (0, 1)] == ["3/10", "1"]
+
+    # an adjustment lengthens the project (A4.3) after the price was billed in full: invoice 2 now falls
+    # within the term, and bills nothing (the schedule of 3 months alone would bill 23 % of the price again)
+    hubspot.update_company(hub, lead.company_id, {"project_weeks": 13})
+    (due2,) = [a.due for a in timeline_for(svc, load_record(svc, domain)) if a.key == "invoice:2"]
+    assert invoice(domain, due2, key="invoice:2") == "skipped"
+    assert len(invoices_of(flow_sandbox.state(), domain)) == 2
