@@ -62,8 +62,7 @@ def draft_invoice(svc: Services, domain: str, ids: dict[str, str], package: Serv
     invoice = hubspot.create_invoice_draft(hub, invoice_key(domain, part.n), svc.rules.currency, ids["contacts"],
                                            ids["companies"], ids["deals"], lines, on,
                                            on + timedelta(days=package.billing.due_days), str(part.end))
-    if (invoice.properties.get("hs_invoice_status") or "draft") == "draft":
-        request_approval(svc, domain, part.n)
+    request_approval(svc, domain, part.n)  # issued already: the run only makes sure its note is there
     return invoice
 
 
@@ -120,23 +119,28 @@ def invoice_approval(client_domain: str, number: int) -> str:
     found = hubspot.find_invoice(hub, invoice_key(client_domain, number))
     if found is None:
         return "missing"
-    if (found.properties.get("hs_invoice_status") or "draft") != "draft":
-        return "issued"  # issued already (an earlier approval): never twice
     rec = load_record(svc, client_domain)
     deal = hubspot.find_deal(hub, client_domain)
     ids = {**rec.ids(), **({"deals": deal.id} if deal else {})}
     p = found.properties
     amount = f"{p.get('hs_currency')} {float(p.get('hs_amount_billed') or 0):,.2f}"
-    url = hub.account().record_url("0-53", found.id)
-    decision = ask_staff(svc, InvoiceApproval, svc.rules.wait("invoice_approval"), what=f"Invoice approval {number}",
-                         approver=svc.person(Role.FINANCE), client_name=rec.client.company_name, domain=client_domain,
-                         context={"Invoice": url, "Amount": amount, "Due": (p.get("hs_due_date") or "")[:10]})
     today = svc.now().astimezone(svc.profile.tz).date()
 
     def noted(body: str, what: str) -> None:
         hubspot.add_note(hub, body, local_at(svc, today, svc.engagement_rules.action_time), None, ids,
                          key=f"{client_domain}:invoice-{number}-{what}")
 
+    def issued_note(invoice: Record) -> None:
+        noted(f"<b>Invoice {number} issued</b>: {amount}, due {(invoice.properties.get('hs_due_date') or '')[:10]}; "
+              f"approved by Finance.", "issued")
+
+    if (p.get("hs_invoice_status") or "draft") != "draft":
+        issued_note(found)  # issued already: never twice; its note made if a crash came between the two
+        return "issued"
+    url = hub.account().record_url("0-53", found.id)
+    decision = ask_staff(svc, InvoiceApproval, svc.rules.wait("invoice_approval"), what=f"Invoice approval {number}",
+                         approver=svc.person(Role.FINANCE), client_name=rec.client.company_name, domain=client_domain,
+                         context={"Invoice": url, "Amount": amount, "Due": (p.get("hs_due_date") or "")[:10]})
     if decision is None:
         escalate(svc, rec.client.company_name, client_domain, f"Finance did not approve invoice {number} in time",
                  "it stays a draft until Finance approves it (run invoice-approval again)")
@@ -145,8 +149,6 @@ def invoice_approval(client_domain: str, number: int) -> str:
     if decision.decision == "hold":
         noted(f"<b>Invoice {number} held by Finance</b> ({amount}): {decision.reason}. It stays a draft.", "held")
         return "held"
-    issued = hubspot.issue_invoice(hub, found.id)
-    noted(f"<b>Invoice {number} issued</b>: {amount}, due {(issued.properties.get('hs_due_date') or '')[:10]}; "
-          f"approved by Finance.", "issued")
+    issued_note(hubspot.issue_invoice(hub, found.id))
     get_run_logger().info("%s: invoice %d issued (%s)", client_domain, number, amount)
     return "issued"

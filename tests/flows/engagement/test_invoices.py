@@ -124,3 +124,26 @@ def test_deposit_approved_and_issued_once_then_the_next_invoice_carries_the_disc
     (due2,) = [a.due for a in timeline_for(svc, load_record(svc, domain)) if a.key == "invoice:2"]
     assert invoice(domain, due2, key="invoice:2") == "skipped"
     assert len(invoices_of(flow_sandbox.state(), domain)) == 2
+
+
+def test_an_invoice_issued_just_before_a_crash_gets_its_note_when_the_approval_runs_again(svc, flow_sandbox):
+    """Finance approved, the invoice was issued, then the process died before the CRM note: the approval
+    run started again (a re-run of the step starts it for an invoice found issued) asks nobody, issues
+    nothing again, and writes the note once."""
+    from flows.engagement.invoices import invoice_approval
+
+    client = new_client()
+    lead = lead_for(client, svc)
+    hub, domain = svc.clients.hubspot, client.domain
+    with finance(domain, {"decision": "hold", "reason": "checking the PO"}):
+        create_accounts(client, svc, lead, agreement_for(client, "launch", 60_000))
+        wait_for_approvals(domain)
+    hubspot.issue_invoice(hub, hubspot.find_invoice(hub, invoice_key(domain, 0)).id)  # issued; the note never made
+    assert notes_of(flow_sandbox.state(), domain) == [f"{domain}:invoice-0-held"]
+    with finance(domain, {"decision": "approve"}) as asked:
+        assert invoice_approval(domain, 0) == "issued"
+        assert invoice_approval(domain, 0) == "issued"
+    assert asked == []
+    state = flow_sandbox.state()
+    assert sorted(notes_of(state, domain)) == [f"{domain}:invoice-0-held", f"{domain}:invoice-0-issued"]
+    assert [i["hs_invoice_status"] for i in invoices_of(state, domain).values()] == ["open"]
