@@ -67,9 +67,14 @@ def draft_invoice(svc: Services, domain: str, ids: dict[str, str], package: Serv
 
 
 def billed_through(invoice: Record | None) -> Fraction | None:
-    """The share of the contract billed through ``invoice`` (None: no invoice, or one drafted before it was kept)."""
+    """The share of the contract billed through ``invoice`` (None: no invoice, one drafted before it was kept,
+    or a value edited by hand into something that is not a fraction of 0 to 1: billed as planned)."""
     value = invoice.properties.get(INVOICE_BILLED_PROPERTY) if invoice else None
-    return Fraction(value) if value else None
+    try:
+        share = Fraction(value) if value else None
+    except (ValueError, ZeroDivisionError):
+        return None
+    return share if share is not None and 0 <= share <= 1 else None
 
 
 def draft_deposit(svc: Services, domain: str, ids: dict[str, str], package: ServicePackage) -> Record | None:

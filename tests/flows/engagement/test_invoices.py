@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date, timedelta
+from fractions import Fraction
 from typing import Any
 
 from app.people import Staff
@@ -147,3 +148,15 @@ def test_an_invoice_issued_just_before_a_crash_gets_its_note_when_the_approval_r
     state = flow_sandbox.state()
     assert sorted(notes_of(state, domain)) == [f"{domain}:invoice-0-held", f"{domain}:invoice-0-issued"]
     assert [i["hs_invoice_status"] for i in invoices_of(state, domain).values()] == ["open"]
+
+
+def test_a_billed_share_edited_by_hand_into_nonsense_is_read_as_planned():
+    from flows.engagement.invoices import billed_through
+    from integrations.hubspot import INVOICE_BILLED_PROPERTY, Record
+
+    def share(value):
+        return billed_through(Record("1", "invoices", {INVOICE_BILLED_PROPERTY: value}))
+
+    assert [share("13/20"), share("1"), share(None)] == [Fraction(13, 20), 1, None]
+    assert [share("abc"), share("1/0"), share("3/2"), share("-1/5")] == [None] * 4
+    assert billed_through(None) is None
